@@ -195,7 +195,8 @@ def dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta, *, 
     """
     chosen = implicit_reward(policy_chosen, ref_chosen, beta, log_probs=log_probs)
     rejected = implicit_reward(policy_rejected, ref_rejected, beta, log_probs=log_probs)
-    margin = np.subtract(chosen, rejected)
+    with np.errstate(invalid="ignore"):
+        margin = np.subtract(chosen, rejected)
     if np.isnan(margin).any():
         raise ValueError(
             "policy_chosen and policy_rejected are both 0: the DPO loss is undefined there"

@@ -43,33 +43,33 @@ def _probability_block(ref, rewards, beta, out, tol):
     the support, never exceeds ``max_y (r_y + beta log ref_y)``, so the row sum
     ``s = sum_y ref_y exp((r_y - m)/beta)`` is at least 1 and cannot underflow.
     ``exp`` can still overflow where ``ref`` is tiny; those rows are redone in
-    log space. The check of the block rides on the same pass.
+    log space. The input check rides on the same pass: NaN or +inf in a reward
+    makes the row sum non-finite, and -inf shows in ``rewards.min()``.
     """
     smallest = ref.min()
     if not (
         smallest >= 0
         and (np.abs(ref.sum(axis=-1, dtype=np.float64) - 1) <= tol).all()
         and np.isfinite(rewards.min())
-        and np.isfinite(rewards.max())
     ):
         return None
     in_support = rewards if smallest > 0 else np.where(ref > 0, rewards, -np.inf)
     best = in_support.argmax(axis=-1)[:, None]
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
-        shift = np.take_along_axis(rewards, best, -1) + beta * np.log(
-            np.take_along_axis(ref, best, -1)
+    shift = np.take_along_axis(rewards, best, -1) + beta * np.log(np.take_along_axis(ref, best, -1))
+    np.subtract(rewards, shift, out=out)
+    out *= 1 / beta
+    np.exp(out, out=out)
+    out *= ref
+    totals = out.sum(axis=-1, keepdims=True)
+    out *= 1 / totals
+    log_z = (shift / beta + np.log(totals))[:, 0]
+    overflowed = np.flatnonzero(~np.isfinite(totals[:, 0]))
+    if overflowed.size:
+        if not np.isfinite(rewards[overflowed]).all():
+            return None
+        out[overflowed], log_z[overflowed] = _log_space(
+            np.log(ref[overflowed]), rewards[overflowed], beta[overflowed]
         )
-        np.subtract(rewards, shift, out=out)
-        out /= beta
-        np.exp(out, out=out)
-        out *= ref
-        totals = out.sum(axis=-1, keepdims=True)
-        out /= totals
-        log_z = (shift / beta + np.log(totals))[:, 0]
-        overflowed = ~np.isfinite(totals[:, 0])
-        if overflowed.any():
-            rows = np.flatnonzero(overflowed)
-            out[rows], log_z[rows] = _log_space(np.log(ref[rows]), rewards[rows], beta[rows])
     return log_z
 
 
@@ -92,17 +92,20 @@ def _pi_star_and_log_z(ref, rewards, beta, log_ref: bool):
     pi_star = np.empty(ref_rows.shape)
     log_z = np.empty(len(ref_rows))
     step = max(1, _BLOCK_ENTRIES // n_outputs)
-    for start in range(0, len(ref_rows), step):
-        rows = slice(start, start + step)
-        block_log_z = _probability_block(
-            ref_rows[rows], reward_rows[rows], beta_rows[rows], pi_star[rows], tol
-        )
-        if block_log_z is None:
-            # The block failed its quick check: find and explain the problem.
-            require_probabilities(ref, "ref")
-            require_finite(rewards, "rewards")
-            raise AssertionError("rwlib: the quick and the full input checks disagree")
-        log_z[rows] = block_log_z
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        for start in range(0, len(ref_rows), step):
+            rows = slice(start, start + step)
+            block_log_z = _probability_block(
+                ref_rows[rows], reward_rows[rows], beta_rows[rows], pi_star[rows], tol
+            )
+            if block_log_z is None:
+                break
+            log_z[rows] = block_log_z
+    if block_log_z is None:
+        # A block failed its quick check: find and explain the problem.
+        require_probabilities(ref, "ref")
+        require_finite(rewards, "rewards")
+        raise AssertionError("rwlib: the quick and the full input checks disagree")
     return pi_star.reshape(shape), log_z.reshape(shape[:-1])
 
 

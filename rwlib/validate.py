@@ -68,7 +68,7 @@ def _where(mask: np.ndarray) -> str:
 def require_finite(array: np.ndarray, name: str, allow_minus_inf: bool = False) -> None:
     """Raise a ValueError when ``array`` holds NaN or infinities."""
     if np.isnan(array).any():
-        raise ValueError(f"{name} contains NaN at {_where(np.isnan(array))}; replace it by a number")
+        raise ValueError(f"{name} contains NaN at {_where(np.isnan(array))}; use finite values")
     bad = np.isposinf(array) if allow_minus_inf else np.isinf(array)
     if bad.any():
         allowed = " (-inf is allowed: it means probability 0)" if allow_minus_inf else ""
