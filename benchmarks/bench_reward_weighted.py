@@ -16,18 +16,24 @@ from scipy.special import softmax
 
 import rwlib as rw
 
-BATCH, VOCAB, BETA, REPEATS = 256, 50_257, 0.5, 7
+BATCH, VOCAB, BETA, ROUNDS = 256, 50_257, 0.5, 15
 
 
-def best_seconds(function) -> float:
-    """Fastest of REPEATS runs after one warm-up: the least disturbed measurement."""
-    function()
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
+def best_seconds(candidates: dict) -> dict:
+    """Fastest of ROUNDS runs of each candidate, after one warm-up.
+
+    The candidates take turns within each round, so that a slow spell of the
+    machine falls on all of them alike rather than on one.
+    """
+    times = {name: [] for name in candidates}
+    for name, function in candidates.items():
         function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    for _ in range(ROUNDS):
+        for name, function in candidates.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def peak_extra_bytes(function) -> int:
@@ -52,12 +58,12 @@ def main() -> None:
     }
     mine, theirs = (candidates[name]() for name in list(candidates)[:2])
     difference = float(np.max(np.abs(mine - theirs) / np.maximum(theirs, 1e-300)))
-    seconds = {name: best_seconds(f) for name, f in candidates.items()}
+    seconds = best_seconds(candidates)
     peaks = {name: peak_extra_bytes(f) for name, f in candidates.items()}
 
     input_mib = ref.nbytes / 2**20
     print(f"reward_weighted on a {BATCH} x {VOCAB} float64 batch ({input_mib:.0f} MiB per array),")
-    print(f"beta={BETA}, best of {REPEATS} runs; {platform.processor() or platform.machine()}")
+    print(f"beta={BETA}, best of {ROUNDS} interleaved rounds; {platform.processor() or platform.machine()}")
     print(f"numpy {np.__version__}; largest relative difference rwlib vs scipy: {difference:.1e}")
     print()
     print(f"{'method':42} {'ms':>8} {'peak extra MiB':>15}")

@@ -54,8 +54,8 @@ def _probability_block(ref, rewards, beta, out, tol):
     ):
         return None
     in_support = rewards if smallest > 0 else np.where(ref > 0, rewards, -np.inf)
-    best = in_support.argmax(axis=-1)[:, None]
-    shift = np.take_along_axis(rewards, best, -1) + beta * np.log(np.take_along_axis(ref, best, -1))
+    rows, best = np.arange(len(ref)), in_support.argmax(axis=-1)
+    shift = (rewards[rows, best] + beta[:, 0] * np.log(ref[rows, best]))[:, None]
     np.subtract(rewards, shift, out=out)
     out *= 1 / beta
     np.exp(out, out=out)
