@@ -31,8 +31,9 @@ $(VENV)/.bench: $(VENV)/.course pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[course,bench]"
 	@touch $@
 
+# JupyterLab refuses to run as root unless told; containers often run as root.
 lab: venv
-	$(BIN)/jupyter lab notebooks/00_index.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_index.ipynb
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .

@@ -26,7 +26,7 @@ def best_seconds(candidates: dict) -> dict:
     machine falls on all of them alike rather than on one.
     """
     times = {name: [] for name in candidates}
-    for name, function in candidates.items():
+    for function in candidates.values():
         function()
     for _ in range(ROUNDS):
         for name, function in candidates.items():
@@ -63,7 +63,8 @@ def main() -> None:
 
     input_mib = ref.nbytes / 2**20
     print(f"reward_weighted on a {BATCH} x {VOCAB} float64 batch ({input_mib:.0f} MiB per array),")
-    print(f"beta={BETA}, best of {ROUNDS} interleaved rounds; {platform.processor() or platform.machine()}")
+    cpu = platform.processor() or platform.machine()
+    print(f"beta={BETA}, best of {ROUNDS} interleaved rounds; {cpu}")
     print(f"numpy {np.__version__}; largest relative difference rwlib vs scipy: {difference:.1e}")
     print()
     print(f"{'method':42} {'ms':>8} {'peak extra MiB':>15}")

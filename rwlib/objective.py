@@ -1,6 +1,8 @@
 r"""The KL-regularised objective that pi* maximizes.
 
-.. math:: J(\pi) = \mathbb{E}_{y \sim \pi}[r(x, y)] - \beta\, \mathrm{KL}(\pi \,\|\, \pi_\mathrm{ref})
+.. math::
+
+    J(\pi) = \mathbb{E}_{y \sim \pi}[r(x, y)] - \beta\, \mathrm{KL}(\pi \,\|\, \pi_\mathrm{ref})
 
 Taught in ``notebooks/04_temperature_beta.ipynb`` and
 ``notebooks/05_why_pi_star_is_optimal.ipynb``.

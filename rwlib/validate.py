@@ -117,9 +117,7 @@ def require_log_probabilities(array: np.ndarray, name: str) -> None:
     """Raise a ValueError unless every row is a vector of log-probabilities."""
     require_finite(array, name, allow_minus_inf=True)
     if np.isneginf(array).all(axis=-1).any():
-        raise ValueError(
-            f"{name} has a row that is -inf everywhere: no output has any probability"
-        )
+        raise ValueError(f"{name} has a row that is -inf everywhere: no output has any probability")
     with np.errstate(under="ignore"):
         require_probabilities(np.exp(array), f"exp({name})")
 

@@ -105,7 +105,9 @@ class TestReferenceSumTolerance:
         exps = np.exp(logits - logits.max())
         ref = exps / np.cumsum(exps)[-1]  # a float32 sequential sum, as a GPU kernel might do
         assert ref.dtype == np.float32
-        assert abs(ref.sum(dtype=np.float64) - 1) > 1e-6  # it really is off by more than float64 allows
+        assert (
+            abs(ref.sum(dtype=np.float64) - 1) > 1e-6
+        )  # it really is off by more than float64 allows
         assert np.isclose(rw.reward_weighted(ref, np.zeros(ref.size)).sum(), 1.0, atol=1e-12)
 
     @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])

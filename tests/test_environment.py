@@ -1,9 +1,9 @@
 """environment.yml (conda, Binder) and pyproject.toml must describe the same course."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +16,9 @@ def _name(requirement: str) -> str:
 
 def test_environment_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    from_pyproject = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["course"]}
+    from_pyproject = {
+        _name(r) for r in project["dependencies"] + project["optional-dependencies"]["course"]
+    }
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     from_environment = {_name(r) for r in conda if isinstance(r, str)} - {"python", "pip"}
     assert from_environment == from_pyproject, (

@@ -55,7 +55,9 @@ class TestNormalizationFactor:
 
     def test_zero_reward_gives_one_for_any_reference(self):
         ref = rw.normalize(np.arange(1.0, 11.0))
-        assert rw.normalization_factor(ref, np.zeros(10), beta=0.01) == pytest.approx(1.0, abs=1e-15)
+        assert rw.normalization_factor(ref, np.zeros(10), beta=0.01) == pytest.approx(
+            1.0, abs=1e-15
+        )
 
     def test_adding_c_multiplies_by_exp_c_over_beta(self):
         base = rw.normalization_factor([0.6, 0.4], [2.0, 1.0], beta=2.0)
@@ -97,7 +99,9 @@ class TestRewardWeighted:
         assert result[1] == pytest.approx(1 / (1 + math.exp(-1.0)), rel=1e-15)
 
     def test_zero_probability_stays_exactly_zero_with_log_reference(self):
-        result = rw.reward_weighted([math.log(0.5), math.log(0.5), -np.inf], [0, 1, 1e4], log_ref=True)
+        result = rw.reward_weighted(
+            [math.log(0.5), math.log(0.5), -np.inf], [0, 1, 1e4], log_ref=True
+        )
         assert result[2] == 0.0
 
     def test_tiny_reference_with_huge_reward_takes_the_mass(self):
@@ -121,9 +125,14 @@ class TestRewardWeighted:
         rewards = rng.normal(scale=5.0, size=(40, 1000))
         rewards[::3, 0] = 5e3  # unsupported and huge: exp overflows in those rows
         betas = rng.uniform(0.5, 2.0, size=(40, 1))
-        pi, log_z = rw.reward_weighted(ref, rewards, betas), rw.log_normalization_factor(ref, rewards, betas)
+        pi, log_z = (
+            rw.reward_weighted(ref, rewards, betas),
+            rw.log_normalization_factor(ref, rewards, betas),
+        )
         for i in range(40):
-            np.testing.assert_allclose(pi[i], rw.reward_weighted(ref[i], rewards[i], betas[i, 0]), rtol=1e-15)
+            np.testing.assert_allclose(
+                pi[i], rw.reward_weighted(ref[i], rewards[i], betas[i, 0]), rtol=1e-15
+            )
             row_log_z = rw.log_normalization_factor(ref[i], rewards[i], betas[i, 0])
             assert log_z[i] == pytest.approx(row_log_z, rel=1e-15)
 
@@ -169,7 +178,9 @@ class TestKlRegularizedObjective:
         assert value == pytest.approx(1.8 - 0.5 * kl, rel=1e-14)
 
     def test_one_beta_per_row(self):
-        values = rw.kl_regularized_objective([0.8, 0.2], [0.6, 0.4], [2.0, 1.0], beta=[[0.5], [2.0]])
+        values = rw.kl_regularized_objective(
+            [0.8, 0.2], [0.6, 0.4], [2.0, 1.0], beta=[[0.5], [2.0]]
+        )
         assert values.shape == (2,)
         assert values[1] == pytest.approx(
             rw.kl_regularized_objective([0.8, 0.2], [0.6, 0.4], [2.0, 1.0], beta=2.0), rel=1e-15
@@ -179,7 +190,9 @@ class TestKlRegularizedObjective:
 class TestImplicitReward:
     def test_closed_form_and_log_probs_agree(self):
         expected = 0.5 * math.log(0.3 / 0.6) + 0.5 * 1.5
-        assert rw.implicit_reward(0.3, 0.6, beta=0.5, log_z=1.5) == pytest.approx(expected, rel=1e-15)
+        assert rw.implicit_reward(0.3, 0.6, beta=0.5, log_z=1.5) == pytest.approx(
+            expected, rel=1e-15
+        )
         log_version = rw.implicit_reward(math.log(0.3), math.log(0.6), 0.5, 1.5, log_probs=True)
         assert log_version == pytest.approx(expected, rel=1e-15)
 
@@ -206,7 +219,9 @@ class TestDpoLoss:
 
     def test_log_probs_and_batches(self):
         chosen, rejected = np.array([0.6, 0.9]), np.array([0.4, 0.1])
-        batch = rw.dpo_loss(np.log(chosen), np.log(rejected), np.log(0.6), np.log(0.4), beta=1.0, log_probs=True)
+        batch = rw.dpo_loss(
+            np.log(chosen), np.log(rejected), np.log(0.6), np.log(0.4), beta=1.0, log_probs=True
+        )
         assert batch.shape == (2,)
         assert batch[1] == pytest.approx(math.log1p((0.1 / 0.4) / (0.9 / 0.6)), rel=1e-14)
 
