@@ -34,8 +34,8 @@ def reward_vectors(size, bound=REWARD_BOUND):
 
 @st.composite
 def references(draw, size, full_support=False):
-    """Valid probability vectors: normalised weights in [MIN_WEIGHT, 1], some
-    exact zeros unless full_support, always at least one positive entry."""
+    """Valid probability vectors: normalised weights in [MIN_WEIGHT, 1], with
+    possibly some exact zeros unless full_support, always one positive entry or more."""
     positive = st.floats(MIN_WEIGHT, 1.0)
     elements = positive if full_support else st.one_of(st.just(0.0), positive)
     weights = draw(hnp.arrays(np.float64, size, elements=elements)).copy()
@@ -230,10 +230,9 @@ class TestObjectiveGap:
         for pi positive on all of ref's support."""
         ref, rewards, beta, policy = problem
         objective = rw.kl_regularized_objective(policy, ref, rewards, beta)
+        log_z = rw.log_normalization_factor(ref, rewards, beta)
         optimum = rw.reward_weighted(ref, rewards, beta)
-        expected = beta * rw.log_normalization_factor(
-            ref, rewards, beta
-        ) - beta * rw.kl_divergence(policy, optimum)
+        expected = beta * log_z - beta * rw.kl_divergence(policy, optimum)
         assert abs(objective - expected) <= 1e-8 * max(1.0, abs(expected))
 
 

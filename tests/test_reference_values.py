@@ -52,7 +52,7 @@ def mp_reward_weighted(ref, rewards, beta, *, log_ref=False):
     with mpmath.workdps(MP_DPS):
         b = mpmath.mpf(float(beta))
         log_terms = []
-        for p, r in zip(ref, rewards):
+        for p, r in zip(ref, rewards, strict=True):
             p = mpmath.mpf(float(p))
             log_p = p if log_ref else mpmath.log(p)  # mpmath.log(0) == -inf
             log_terms.append(log_p + mpmath.mpf(float(r)) / b)
@@ -94,7 +94,7 @@ def assert_distribution(actual, expected):
     assert actual.shape == (len(expected),)
     failures = []
     with mpmath.workdps(MP_DPS):
-        for i, (a, e) in enumerate(zip(actual.tolist(), expected)):
+        for i, (a, e) in enumerate(zip(actual.tolist(), expected, strict=True)):
             if e == 0:
                 ok = a == 0.0
             elif e >= TINY:
@@ -319,7 +319,7 @@ def test_worked_example_policy():
         a = mpmath.mpf(0.6) * mpmath.e
         b = mpmath.mpf(0.4)
         expected = [a / (a + b), b / (a + b)]
-        for got, want in zip(np.asarray(policy).tolist(), expected):
+        for got, want in zip(np.asarray(policy).tolist(), expected, strict=True):
             assert abs(mpmath.mpf(got) - want) <= mpmath.mpf(1e-15) * want, (got, want)
     np.testing.assert_allclose(policy, [0.803, 0.197], rtol=0, atol=5e-4)
 
@@ -343,9 +343,7 @@ def test_log_reference_matches_reference(ref, rewards, beta):
     with np.errstate(divide="ignore"):
         log_ref = np.log(ref)
     expected_log_z, expected_policy = mp_reward_weighted(log_ref, rewards, beta, log_ref=True)
-    assert_distribution(
-        rw.reward_weighted(log_ref, rewards, beta, log_ref=True), expected_policy
-    )
+    assert_distribution(rw.reward_weighted(log_ref, rewards, beta, log_ref=True), expected_policy)
     assert_log_value(
         rw.log_normalization_factor(log_ref, rewards, beta, log_ref=True), expected_log_z
     )
