@@ -7,6 +7,7 @@ outputs on the last axis (leading axes are a batch), checks its input, and
 computes in log space where overflow is possible.
 """
 
+from rwlib.checks import check
 from rwlib.objective import expected_reward, kl_divergence, kl_regularized_objective
 from rwlib.preferences import bradley_terry, dpo_loss, implicit_reward
 from rwlib.reward_weighted import log_normalization_factor, normalization_factor, reward_weighted
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "bradley_terry",
+    "check",
     "dpo_loss",
     "expected_reward",
     "implicit_reward",

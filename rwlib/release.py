@@ -1,0 +1,184 @@
+"""``rwlib release``: make the student notebooks from the solution notebooks.
+
+``solutions/`` is the single source. For each notebook there, ``release``
+
+1. executes the solution notebook in place, so its stored outputs are fresh;
+2. makes the student copy: every region between ``### BEGIN SOLUTION`` and
+   ``### END SOLUTION`` becomes a stub, every region between
+   ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` is removed, and a
+   markdown solution cell becomes "YOUR ANSWER HERE", as nbgrader's
+   ``generate_assignment`` does;
+3. executes the student copy and writes it to ``notebooks/``.
+
+The stub of a solution region depends on where it stands. Inside a function
+body (an indented region) it is ``raise NotImplementedError``; at the top level
+it assigns ``...`` to the names that the region's last statement assigns, so
+``beta_90 = <computation>`` becomes ``beta_90 = ...``. A check cell recognises
+both as "not answered yet".
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import os
+import re
+import textwrap
+from pathlib import Path
+
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+TEXT_STUB = "YOUR ANSWER HERE"
+CELL_TIMEOUT_SECONDS = 60
+
+
+class ReleaseError(ValueError):
+    """A solution notebook that cannot be turned into a student copy."""
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _stub(region: list[str], indent: str, where: str) -> list[str]:
+    """The student's stub for one solution region (see the module docstring)."""
+    if indent:
+        return [f"{indent}raise NotImplementedError"]
+    try:
+        statements = ast.parse(textwrap.dedent("\n".join(region))).body
+    except SyntaxError as error:
+        raise ReleaseError(f"{where}: the solution does not parse: {error}") from None
+    last = statements[-1] if statements else None
+    targets = last.targets if isinstance(last, ast.Assign) else [getattr(last, "target", None)]
+    names = [
+        name.id
+        for target in targets
+        for name in (target.elts if isinstance(target, ast.Tuple) else [target])
+        if isinstance(name, ast.Name)
+    ]
+    if not names:
+        raise ReleaseError(
+            f"{where}: a top-level solution must end by assigning the answer to a name "
+            "(e.g. `beta_90 = ...`), so that the student copy can keep that name"
+        )
+    return [" = ".join(names) + " = ..."]
+
+
+def _replace_regions(source: str, begin: str, end: str, replace, where: str) -> tuple[str, bool]:
+    """Replace each begin/end region (marker lines included) by ``replace(region, indent)``."""
+    lines, out, region, indent = source.split("\n"), [], None, ""
+    for line in lines:
+        if begin in line:
+            if region is not None:
+                raise ReleaseError(f"{where}: nested {begin!r}")
+            region, indent = [], re.match(r"\s*", line).group(0)
+        elif end in line:
+            if region is None:
+                raise ReleaseError(f"{where}: {end!r} without {begin!r}")
+            out.extend(replace(region, indent))
+            region = None
+        elif region is not None:
+            region.append(line)
+        else:
+            out.append(line)
+    if region is not None:
+        raise ReleaseError(f"{where}: {begin!r} without {end!r}")
+    return "\n".join(out), out != lines
+
+
+def student_source(cell, where: str) -> str:
+    """The source of ``cell`` as the student sees it (nbgrader's rules, our stubs)."""
+    meta = _nbgrader(cell)
+    markdown = cell["cell_type"] == "markdown"
+
+    def stub(region, indent):
+        return [indent + TEXT_STUB] if markdown else _stub(region, indent, where)
+
+    source, replaced = _replace_regions(cell["source"], BEGIN_SOLUTION, END_SOLUTION, stub, where)
+    if replaced and not meta.get("solution"):
+        raise ReleaseError(
+            f"{where}: a solution region in a cell that is not an nbgrader solution cell; "
+            'set "solution": true in its nbgrader metadata'
+        )
+    if meta.get("solution") and not replaced:
+        if not markdown:
+            markers = f"{BEGIN_SOLUTION!r} ... {END_SOLUTION!r}"
+            raise ReleaseError(f"{where}: a solution cell needs {markers}")
+        source = TEXT_STUB
+    source, removed = _replace_regions(source, BEGIN_HIDDEN, END_HIDDEN, lambda r, i: [], where)
+    if removed and not meta.get("grade"):
+        raise ReleaseError(f"{where}: hidden tests in a cell that is not an nbgrader grade cell")
+    return source.rstrip("\n") if removed else source
+
+
+def student_notebook(solution, name: str = "notebook"):
+    """A student copy of an nbformat notebook: solutions stubbed, hidden tests removed.
+
+    Outputs are cleared; :func:`release` executes the copy afterwards.
+    """
+    student = copy.deepcopy(solution)
+    for index, cell in enumerate(student.cells):
+        cell.source = student_source(cell, f"{name}, cell {index}")
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return student
+
+
+def _execute(notebook, directory: Path) -> None:
+    """Run every cell; no timing metadata, so that a re-release changes no byte needlessly."""
+    from nbclient import NotebookClient
+
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    client = NotebookClient(
+        notebook,
+        timeout=CELL_TIMEOUT_SECONDS,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(directory)}},
+    )
+    client.execute()
+
+
+def release(source: Path, out: Path, names=None, execute: bool = True) -> list[Path]:
+    """Refresh the solutions in ``source`` and write their student copies to ``out``.
+
+    Parameters
+    ----------
+    source, out : pathlib.Path
+        The solutions folder and the student folder.
+    names : list of str, optional
+        Only these notebooks (file names, with or without ``.ipynb``).
+    execute : bool, default True
+        Execute both copies so that their stored outputs are fresh.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The student notebooks written.
+    """
+    import nbformat
+
+    paths = sorted(source.glob("*.ipynb"))
+    if names:
+        wanted = {n if n.endswith(".ipynb") else f"{n}.ipynb" for n in names}
+        missing = wanted - {p.name for p in paths}
+        if missing:
+            raise ReleaseError(f"no such notebook in {source}: {', '.join(sorted(missing))}")
+        paths = [p for p in paths if p.name in wanted]
+    if not paths:
+        raise ReleaseError(f"no notebooks in {source}")
+    os.environ.pop("RWLIB_GRADING", None)  # student copies are executed as a student sees them
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        solution = nbformat.read(path, as_version=4)
+        student = student_notebook(solution, path.name)
+        if execute:
+            _execute(solution, source)
+            nbformat.write(solution, path)
+            _execute(student, out)
+        target = out / path.name
+        nbformat.write(student, target)
+        written.append(target)
+    return written
