@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import numbers
 import os
 import pkgutil
 from collections.abc import Callable
@@ -113,11 +112,13 @@ def number_hint(
     ``mistakes`` pairs the value a known mistake produces with a hint about that
     mistake, e.g. ``[(value_without_beta, "did you divide by beta?")]``.
     """
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
-        try:
-            answer = float(answer)  # numpy 0-d arrays and 1-element arrays
-        except (TypeError, ValueError):
-            return f"the answer should be a single number, not {type(answer).__name__}"
+    try:
+        array = None if isinstance(answer, str) else np.asarray(answer)
+    except ValueError:  # ragged nested lists
+        array = None
+    if array is None or array.dtype.kind not in "iuf" or array.size != 1:
+        return f"the answer should be a single number, not {type(answer).__name__}"
+    answer = float(array.reshape(()))
     if not math.isfinite(answer):
         return f"the answer should be a finite number, got {answer}"
     if math.isclose(answer, expected, rel_tol=rtol, abs_tol=rtol * 1e-3):
