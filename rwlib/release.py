@@ -87,7 +87,35 @@ def _replace_regions(source: str, begin: str, end: str, replace, where: str) -> 
 
 
 def student_source(cell, where: str) -> str:
-    """The source of ``cell`` as the student sees it (nbgrader's rules, our stubs)."""
+    r"""The source of ``cell`` as the student sees it (nbgrader's rules, our stubs).
+
+    Parameters
+    ----------
+    cell : dict
+        A notebook cell (``cell_type``, ``source``, ``metadata``).
+    where : str
+        Where the cell is, for error messages (e.g. ``"02_x.ipynb, cell 7"``).
+
+    Returns
+    -------
+    str
+        The source with solution regions stubbed and hidden tests removed.
+
+    Raises
+    ------
+    ReleaseError
+        For unbalanced or nested markers, a solution region outside an nbgrader
+        solution cell, hidden tests outside a grade cell, or a top-level
+        solution that does not end by assigning its answer.
+
+    Examples
+    --------
+    >>> meta = {"nbgrader": {"solution": True, "grade": False, "grade_id": "x-answer"}}
+    >>> cell = {"cell_type": "code", "metadata": meta,
+    ...         "source": "### BEGIN SOLUTION\nz = 0.6 * e**2 + 0.4 * e\n### END SOLUTION"}
+    >>> student_source(cell, "example")
+    'z = ...'
+    """
     meta = _nbgrader(cell)
     markdown = cell["cell_type"] == "markdown"
 
