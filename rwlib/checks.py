@@ -15,6 +15,7 @@ import importlib
 import math
 import os
 import pkgutil
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,11 @@ def exercise(grade_id: str) -> Callable[[Verifier], Verifier]:
     """Register ``verify(answer) -> None | hint`` as the check of ``grade_id``."""
 
     def register(verify: Verifier) -> Verifier:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", grade_id):
+            raise ValueError(
+                f"grade_id {grade_id!r} may hold only letters, digits, '_' and '-' "
+                "(nbgrader's rule); e.g. 04-beta-for-0-9"
+            )
         if grade_id in _VERIFIERS:
             raise ValueError(f"two exercises share the grade_id {grade_id!r}; rename one")
         _VERIFIERS[grade_id] = verify

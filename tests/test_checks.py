@@ -39,6 +39,10 @@ class TestCheck:
         ):
             rw.check("nope", 1.0)
 
+    def test_grade_id_follows_nbgrader_rules(self):
+        with pytest.raises(ValueError, match="only letters, digits"):
+            exercise("04-beta-for-0.9")(lambda answer: None)
+
     def test_two_exercises_cannot_share_a_grade_id(self):
         with pytest.raises(ValueError, match="share the grade_id"):
             exercise("01-probability-of-b")(lambda answer: None)
