@@ -142,3 +142,28 @@ def positive_beta(beta) -> np.ndarray:
             "beta per row with a last axis of length 1, e.g. beta[:, None]"
         )
     return array
+
+
+def whole_number(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an int, or a ValueError when it is not a whole number >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def random_generator(rng) -> np.random.Generator:
+    """``rng`` itself, or a TypeError that says how to make one."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator, got {type(rng).__name__}; "
+            "create one with rng = np.random.default_rng(seed)"
+        )
+    return rng
+
+
+def scalar_beta(beta) -> float:
+    """A single positive finite beta as a float."""
+    array = positive_beta(beta)
+    if array.size != 1:
+        raise ValueError(f"beta must be a single number here, got an array of shape {array.shape}")
+    return float(array.item())
