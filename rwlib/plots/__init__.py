@@ -23,17 +23,37 @@ OKABE_ITO = {
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
+def caption(figure) -> str:
+    """The figure's titles as one line of text: its suptitle, then each axes' title."""
+    titles = [figure._suptitle.get_text()] if figure._suptitle is not None else []
+    titles += [axes.get_title() for axes in figure.axes]
+    return " | ".join(" ".join(title.split()) for title in titles if title)
+
+
 def shown(plot: Callable) -> Callable[..., None]:
     """Wrap a Figure-returning ``plot`` for ``ipywidgets.interact``: draw it, show it, close it.
 
     ``interact(shown(plot), beta=...)`` redraws the figure on every move of a
-    slider; the pure ``plot`` itself stays testable without a kernel.
+    slider, and prints the figure's title below it as text (what the sliders
+    changed, readable without seeing the picture). The pure ``plot`` stays
+    testable without a kernel.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> def plot(beta):
+    ...     figure, axes = plt.subplots()
+    ...     axes.set_title(f"beta = {beta}")
+    ...     return figure
+    >>> shown(plot)(beta=0.5)
+    beta = 0.5
     """
     import matplotlib.pyplot as plt
 
     def draw(**parameters) -> None:
         figure = plot(**parameters)
         plt.show()
+        print(caption(figure))
         plt.close(figure)
 
     draw.__name__ = draw.__qualname__ = plot.__name__
