@@ -25,8 +25,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P")
 
 def caption(figure) -> str:
     """The figure's titles as one line of text: its suptitle, then each axes' title."""
-    titles = [figure._suptitle.get_text()] if figure._suptitle is not None else []
-    titles += [axes.get_title() for axes in figure.axes]
+    titles = [figure.get_suptitle()] + [axes.get_title() for axes in figure.axes]
     return " | ".join(" ".join(title.split()) for title in titles if title)
 
 
