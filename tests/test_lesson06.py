@@ -1,0 +1,370 @@
+"""Tests of lesson 06 (DPO and the normalization factor): its exercise checks and its figures.
+
+Expected values come from closed forms computed here with math (the implicit
+reward beta log(pi / ref) + beta log Z, the DPO loss log(1 + exp(-margin)),
+the two-output pi* = sigma(logit ref + (r_w - r_l) / beta)) or from a bisection
+written out here, never from the code under test.
+"""
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import rwlib as rw
+from rwlib.plots import dpo
+
+
+def sigmoid(t: float) -> float:
+    return 1 / (1 + math.exp(-t))
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def dpo_loss_by_hand(p_w, p_l, ref_w, ref_l, beta) -> float:
+    """-log sigma(margin) = log(1 + exp(-margin)), from the definition."""
+    margin = beta * math.log(p_w / ref_w) - beta * math.log(p_l / ref_l)
+    return math.log1p(math.exp(-margin))
+
+
+def p_for_loss_by_bisection(target: float, beta: float, ref_chosen: float) -> float:
+    """The p with dpo_loss_by_hand(p, 1 - p, ref, 1 - ref, beta) = target (loss falls in p)."""
+    low, high = 1e-12, 1 - 1e-12
+    for _ in range(200):
+        middle = (low + high) / 2
+        if dpo_loss_by_hand(middle, 1 - middle, ref_chosen, 1 - ref_chosen, beta) > target:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def wrong_message(grade_id: str, answer) -> str:
+    with pytest.raises(AssertionError) as error:
+        rw.check(grade_id, answer)
+    return str(error.value)
+
+
+def assert_hides(message: str, expected: float) -> None:
+    for digits in range(2, 9):
+        assert str(round(expected, digits)) not in message
+    for spec in (".3g", ".4g", ".6g", ".4f", ".6f"):
+        assert format(expected, spec) not in message
+
+
+class CheckContract:
+    """What every number exercise of the lesson must do; subclasses give the values."""
+
+    grade_id = ""
+
+    def right(self) -> float:
+        raise NotImplementedError
+
+    def mistakes(self) -> list[float]:
+        raise NotImplementedError
+
+    def test_right_answer_passes(self, capsys):
+        rw.check(self.grade_id, self.right())
+        assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
+
+    def test_numpy_scalar_answer_passes(self, capsys):
+        rw.check(self.grade_id, np.float64(self.right()))
+        assert "✔" in capsys.readouterr().out
+
+    def test_wrong_answer_hint_hides_the_answer(self):
+        message = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
+        assert "Hint" in message
+        assert_hides(message, self.right())
+
+    def test_each_mistake_gets_its_own_hint(self):
+        generic = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
+        hints = [wrong_message(self.grade_id, value) for value in self.mistakes()]
+        assert len(set(hints)) == len(hints)
+        assert generic not in hints
+        for hint in hints:
+            assert_hides(hint, self.right())
+
+    def test_not_a_number_is_wrong(self):
+        assert "single number" in wrong_message(self.grade_id, [self.right(), self.right()])
+
+    def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
+        monkeypatch.delenv("RWLIB_GRADING", raising=False)
+        rw.check(self.grade_id, ...)
+        assert f"{self.grade_id}: not answered yet" in capsys.readouterr().out
+
+    def test_stub_fails_when_grading(self, monkeypatch):
+        monkeypatch.setenv("RWLIB_GRADING", "1")
+        with pytest.raises(AssertionError, match="not answered"):
+            rw.check(self.grade_id, ...)
+
+
+class TestImplicitReward(CheckContract):
+    grade_id = "06-implicit-reward"
+
+    def right(self):
+        return 0.5 * math.log(0.6 / 0.3) + 0.5 * 1.2
+
+    def mistakes(self):
+        return [
+            0.5 * math.log(2),  # no log Z
+            0.5 * math.log(2) + 1.2,  # log Z not times beta
+            0.5 * math.log(0.3 / 0.6) + 0.6,  # ratio upside down
+            0.5 * math.log(0.2 / 0.5) + 0.6,  # the first output
+        ]
+
+    def test_right_answer_makes_the_policy_pi_star_with_that_log_z(self):
+        rewards = [0.5 * math.log(p / q) + 0.6 for p, q in [(0.2, 0.5), (0.6, 0.3), (0.2, 0.2)]]
+        assert rewards[1] == pytest.approx(self.right(), rel=1e-15)
+        weights = [q * math.exp(r / 0.5) for q, r in zip([0.5, 0.3, 0.2], rewards, strict=True)]
+        assert math.log(sum(weights)) == pytest.approx(1.2, rel=1e-14)
+        assert [w / sum(weights) for w in weights] == pytest.approx([0.2, 0.6, 0.2], rel=1e-14)
+
+    def test_mistake_hints_name_the_mistake(self):
+        no_log_z, unscaled, upside_down, first = (
+            wrong_message(self.grade_id, value) for value in self.mistakes()
+        )
+        assert "log_z" in no_log_z
+        assert "multiplied by beta" in unscaled
+        assert "policy on top" in upside_down
+        assert "index 1" in first
+
+
+class TestDpoLossPair(CheckContract):
+    grade_id = "06-dpo-loss-pair"
+
+    def right(self):
+        margin = 0.1 * ((-12.3 + 13.0) - (-15.1 + 14.2))  # 0.16
+        return math.log1p(math.exp(-margin))
+
+    def mistakes(self):
+        return [math.log1p(math.exp(-1.6)), math.log1p(math.exp(0.16)), -self.right()]
+
+    def test_right_answer_is_below_log_2(self):
+        assert 0 < self.right() < math.log(2)  # the policy favours the chosen answer
+
+    def test_mistake_hints_name_the_mistake(self):
+        no_beta, swapped, negative = (
+            wrong_message(self.grade_id, value) for value in self.mistakes()
+        )
+        assert "multiplied by beta" in no_beta
+        assert "comes first" in swapped
+        assert "sign" in negative
+
+
+class TestPForLoss(CheckContract):
+    grade_id = "06-p-for-loss"
+
+    def right(self):
+        return p_for_loss_by_bisection(0.3, 0.5, 0.6)
+
+    def mistakes(self):
+        return [
+            p_for_loss_by_bisection(0.3, 1.0, 0.6),
+            p_for_loss_by_bisection(0.3, 0.5, 0.5),
+            1 - self.right(),
+            math.exp(-0.3),
+        ]
+
+    def test_right_answer_matches_the_closed_form(self):
+        margin = -math.log(math.expm1(0.3))  # sigma(m) = exp(-0.3)
+        assert self.right() == pytest.approx(sigmoid(logit(0.6) + margin / 0.5), rel=1e-12)
+
+    def test_a_coarse_grid_answer_is_not_enough(self):
+        with pytest.raises(AssertionError):
+            rw.check(self.grade_id, round(self.right(), 3))
+
+    def test_mistake_hints_name_the_mistake(self):
+        beta_one, uniform, rejected, sigma = (
+            wrong_message(self.grade_id, value) for value in self.mistakes()
+        )
+        assert "beta = 0.5" in beta_one
+        assert "not uniform" in uniform
+        assert "rejected" in rejected
+        assert "sigma(margin)" in sigma
+
+
+def preference_probability(policy, ref, beta, chosen, rejected):
+    """A right answer, written from the definition with math."""
+    margin = beta * math.log(policy[chosen] / ref[chosen]) - beta * math.log(
+        policy[rejected] / ref[rejected]
+    )
+    return sigmoid(margin)
+
+
+class TestPreferenceProbability:
+    grade_id = "06-preference-probability"
+
+    def test_right_function_passes(self, capsys):
+        rw.check(self.grade_id, preference_probability)
+        assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
+
+    def test_a_vectorised_numpy_answer_passes(self, capsys):
+        def with_numpy(policy, ref, beta, chosen, rejected):
+            implicit = beta * np.log(np.asarray(policy) / np.asarray(ref))
+            return 1 / (1 + np.exp(-(implicit[chosen] - implicit[rejected])))
+
+        rw.check(self.grade_id, with_numpy)
+        assert "✔" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        "wrong",
+        [
+            lambda p, q, b, c, r: sigmoid(math.log(p[c] / q[c]) - math.log(p[r] / q[r])),
+            lambda p, q, b, c, r: sigmoid(b * math.log(p[r] / q[r]) - b * math.log(p[c] / q[c])),
+            lambda p, q, b, c, r: b * math.log(p[c] / q[c]) - b * math.log(p[r] / q[r]),
+            lambda p, q, b, c, r: sigmoid(b * math.log(p[c]) - b * math.log(p[r])),
+            lambda p, q, b, c, r: np.array([preference_probability(p, q, b, c, r)]),
+        ],
+        ids=["no-beta", "swapped", "margin-not-probability", "no-reference", "array-shape"],
+    )
+    def test_wrong_functions_get_the_hint(self, wrong):
+        message = wrong_message(self.grade_id, wrong)
+        assert "sigma" in message and "not right for the arguments" in message
+
+    def test_a_crash_is_reported(self):
+        def crashes(policy, ref, beta, chosen, rejected):
+            return policy["chosen"]
+
+        assert "raised" in wrong_message(self.grade_id, crashes)
+
+    def test_not_a_function_is_wrong(self):
+        assert "function" in wrong_message(self.grade_id, 0.5)
+
+    def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
+        monkeypatch.delenv("RWLIB_GRADING", raising=False)
+
+        def stub(policy, ref, beta, chosen, rejected):
+            raise NotImplementedError
+
+        rw.check(self.grade_id, stub)
+        rw.check(self.grade_id, ...)
+        assert capsys.readouterr().out.count("not answered yet") == 2
+
+    def test_stub_fails_when_grading(self, monkeypatch):
+        monkeypatch.setenv("RWLIB_GRADING", "1")
+        with pytest.raises(AssertionError, match="not answered"):
+            rw.check(self.grade_id, ...)
+
+
+def assert_labelled(ax) -> None:
+    assert ax.get_title()
+    assert ax.get_xlabel()
+    assert ax.get_ylabel()
+
+
+class TestPlotDpoLossVsMargin:
+    def test_returns_a_labelled_figure(self):
+        fig = dpo.plot_dpo_loss_vs_margin(1.0)
+        assert isinstance(fig, Figure)
+        ax = fig.axes[0]
+        assert_labelled(ax)
+        assert "margin" in ax.get_xlabel()
+
+    def test_title_shows_the_margin_and_the_two_losses(self):
+        title = dpo.plot_dpo_loss_vs_margin(2.0).axes[0].get_title()
+        assert "r_w − r_l = 2" in title
+        assert f"{math.log(2):.3f}" in title
+        assert f"{math.log1p(math.exp(-2.0)):.3f}" in title
+
+    def test_curve_is_minus_log_sigmoid(self):
+        margins = np.linspace(-5, 5, 21)
+        curve = dpo.plot_dpo_loss_vs_margin(1.0, margins).axes[0].get_lines()[0]
+        np.testing.assert_allclose(curve.get_xdata(), margins)
+        expected = [math.log1p(math.exp(-m)) for m in margins]
+        np.testing.assert_allclose(curve.get_ydata(), expected, rtol=1e-12)
+
+    def test_reference_and_pi_star_are_marked(self):
+        lines = dpo.plot_dpo_loss_vs_margin(1.5).axes[0].get_lines()
+        reference, pi_star = lines[1], lines[2]
+        assert reference.get_xdata()[0] == 0.0
+        assert reference.get_ydata()[0] == pytest.approx(math.log(2), rel=1e-15)
+        assert pi_star.get_xdata()[0] == 1.5
+        assert pi_star.get_ydata()[0] == pytest.approx(math.log1p(math.exp(-1.5)), rel=1e-14)
+        assert reference.get_marker() != pi_star.get_marker()  # not colour alone
+
+    def test_default_grid_reaches_a_large_margin(self):
+        curve = dpo.plot_dpo_loss_vs_margin(7.0).axes[0].get_lines()[0]
+        assert curve.get_xdata().min() <= -7.0 and curve.get_xdata().max() >= 7.0
+
+    def test_unsorted_margins_are_sorted(self):
+        curve = dpo.plot_dpo_loss_vs_margin(1.0, [2.0, -1.0, 0.5]).axes[0].get_lines()[0]
+        np.testing.assert_allclose(curve.get_xdata(), [-1.0, 0.5, 2.0])
+
+    @pytest.mark.parametrize(
+        "args", [(math.nan,), (1.0, [1.0]), (1.0, [0.0, math.inf]), (1.0, [[0.0, 1.0]])]
+    )
+    def test_bad_input_raises(self, args):
+        with pytest.raises(ValueError):
+            dpo.plot_dpo_loss_vs_margin(*args)
+
+
+class TestPlotDpoTwoOutputs:
+    def test_returns_a_labelled_figure(self):
+        fig = dpo.plot_dpo_two_outputs(0.8)
+        assert isinstance(fig, Figure)
+        assert_labelled(fig.axes[0])
+
+    def test_title_shows_p_beta_margin_and_loss(self):
+        title = dpo.plot_dpo_two_outputs(0.3, beta=0.5).axes[0].get_title()
+        margin = 0.5 * math.log(0.3 / 0.6) - 0.5 * math.log(0.7 / 0.4)
+        assert "π_θ(y_w) = 0.30, β = 0.5:" in title
+        assert f"margin = {margin:.2f}" in title
+        assert f"DPO loss = {math.log1p(math.exp(-margin)):.3f}" in title
+        pi_star = sigmoid(logit(0.6) + 1.0 / 0.5)
+        assert f"π*(y_w) = {pi_star:.2f}" in title
+
+    def test_moving_a_slider_changes_the_title(self):
+        titles = {
+            dpo.plot_dpo_two_outputs(p, beta).axes[0].get_title()
+            for p, beta in [(0.3, 1.0), (0.6, 1.0), (0.9, 1.0), (0.9, 0.2)]
+        }
+        assert len(titles) == 4
+
+    def test_curve_is_the_dpo_loss(self):
+        curve = dpo.plot_dpo_two_outputs(0.5, beta=0.7).axes[0].get_lines()[0]
+        expected = [dpo_loss_by_hand(p, 1 - p, 0.6, 0.4, 0.7) for p in curve.get_xdata()]
+        np.testing.assert_allclose(curve.get_ydata(), expected, rtol=1e-10)
+        assert np.all(np.diff(curve.get_xdata()) > 0)
+
+    def test_reference_pi_star_and_policy_are_marked(self):
+        lines = dpo.plot_dpo_two_outputs(0.45, beta=2.0, ref_chosen=0.3, reward_margin=1.5)
+        lines = lines.axes[0].get_lines()
+        reference, pi_star, policy = lines[1], lines[2], lines[-1]
+        assert reference.get_xdata()[0] == pytest.approx(0.3)
+        assert reference.get_ydata()[0] == pytest.approx(math.log(2), rel=1e-15)
+        q = sigmoid(logit(0.3) + 1.5 / 2.0)
+        assert pi_star.get_xdata()[0] == pytest.approx(q, rel=1e-12)
+        assert pi_star.get_ydata()[0] == pytest.approx(math.log1p(math.exp(-1.5)), rel=1e-12)
+        assert policy.get_xdata()[0] == 0.45
+        assert policy.get_ydata()[0] == pytest.approx(
+            dpo_loss_by_hand(0.45, 0.55, 0.3, 0.7, 2.0), rel=1e-12
+        )
+        assert len({reference.get_marker(), pi_star.get_marker(), policy.get_marker()}) == 3
+
+    def test_curve_reaches_pi_star_at_a_small_beta(self):
+        curve = dpo.plot_dpo_two_outputs(0.5, beta=0.1).axes[0].get_lines()[0]
+        assert curve.get_xdata().max() >= sigmoid(logit(0.6) + 1 / 0.1)
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"p_chosen": 0.0},
+            {"p_chosen": 1.0},
+            {"p_chosen": 0.5, "ref_chosen": 1.2},
+            {"p_chosen": 0.5, "beta": -1.0},
+            {"p_chosen": 0.5, "reward_margin": math.inf},
+        ],
+    )
+    def test_bad_input_raises(self, kwargs):
+        with pytest.raises(ValueError):
+            dpo.plot_dpo_two_outputs(**kwargs)

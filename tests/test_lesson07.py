@@ -1,0 +1,527 @@
+"""Tests of lesson 07 (estimating Z): its exercise checks and its figures.
+
+Expected values come from sums written out here with numpy over the course
+model's transition table (every sequence listed by broadcasting), from weights
+``exp(r / beta)`` averaged by hand, and from closed forms; never from the code
+under test.
+"""
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import rwlib as rw
+from rwlib.plots import estimation
+
+MODEL = rw.course_model()
+LEXICON = rw.sentiment_lexicon()
+TOKEN_REWARDS = np.array([LEXICON.get(word, 0.0) for word in MODEL.vocabulary])
+
+
+def log_z_by_hand(length: int, beta: float, token_rewards=TOKEN_REWARDS) -> float:
+    """log Z over every sequence of ``length`` tokens, listed by broadcasting the table."""
+    table = MODEL.log_transitions  # row 0: <s>; row i + 1: previous word i
+    scores = table[0] + token_rewards / beta  # (V,): the first token
+    for _ in range(length - 1):
+        # scores[..., w] + log p(w' | w) + r(w') / beta: one more axis per token
+        scores = scores[..., :, None] + table[1:] + token_rewards / beta
+    top = scores.max()
+    return float(top + np.log(np.exp(scores - top).sum()))
+
+
+def reward_of(text: str) -> float:
+    return sum(LEXICON.get(word, 0.0) for word in text.split())
+
+
+def ess_by_hand(rewards, beta: float) -> float:
+    weights = np.exp((np.asarray(rewards) - np.max(rewards)) / beta)
+    return float(weights.sum() ** 2 / (weights**2).sum())
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def wrong_message(grade_id: str, answer) -> str:
+    with pytest.raises(AssertionError) as error:
+        rw.check(grade_id, answer)
+    return str(error.value)
+
+
+def assert_hides(message: str, expected: float) -> None:
+    for digits in range(2, 9):
+        assert str(round(expected, digits)) not in message
+    for spec in (".3g", ".4g", ".6g", ".4f", ".6f"):
+        assert format(expected, spec) not in message
+    if abs(expected) >= 100:  # a count of samples: also its whole-number forms
+        for spec in (".0f", ",.0f"):
+            assert format(expected, spec) not in message
+            assert format(math.ceil(expected), spec.replace(".0f", "d")) not in message
+
+
+class TestLogZByHand:
+    """The test's own enumeration agrees with closed forms, so the checks below rest on it."""
+
+    def test_probabilities_sum_to_one(self):
+        # With zero rewards Z = 1 at any length.
+        zero = np.zeros(MODEL.vocabulary_size)
+        for length in (1, 2, 3):
+            assert log_z_by_hand(length, 1.0, zero) == pytest.approx(0.0, abs=1e-12)
+
+    def test_one_token_is_a_weighted_sum(self):
+        first = np.exp(MODEL.log_transitions[0])
+        expected = math.log(float(first @ np.exp(TOKEN_REWARDS / 0.5)))
+        assert log_z_by_hand(1, 0.5) == pytest.approx(expected, rel=1e-13)
+
+
+class CheckContract:
+    """What every number exercise of the lesson must do; subclasses give the values."""
+
+    grade_id = ""
+
+    def right(self) -> float:
+        raise NotImplementedError
+
+    def mistakes(self) -> list[float]:
+        raise NotImplementedError
+
+    def test_right_answer_passes(self, capsys):
+        rw.check(self.grade_id, self.right())
+        assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
+
+    def test_numpy_scalar_answer_passes(self, capsys):
+        rw.check(self.grade_id, np.float64(self.right()))
+        assert "✔" in capsys.readouterr().out
+
+    def test_wrong_answer_hint_hides_the_answer(self):
+        message = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
+        assert "Hint" in message
+        assert_hides(message, self.right())
+
+    def test_each_mistake_gets_its_own_hint(self):
+        generic = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
+        hints = [wrong_message(self.grade_id, value) for value in self.mistakes()]
+        assert len(set(hints)) == len(hints)
+        assert generic not in hints
+        for hint in hints:
+            assert_hides(hint, self.right())
+
+    def test_not_a_number_gets_a_hint(self):
+        assert "single number" in wrong_message(self.grade_id, "42")
+
+    def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
+        monkeypatch.delenv("RWLIB_GRADING", raising=False)
+        rw.check(self.grade_id, ...)
+        assert f"{self.grade_id}: not answered yet" in capsys.readouterr().out
+
+    def test_stub_fails_when_grading(self, monkeypatch):
+        monkeypatch.setenv("RWLIB_GRADING", "1")
+        with pytest.raises(AssertionError, match="not answered"):
+            rw.check(self.grade_id, ...)
+
+
+class TestLogZTwoTokens(CheckContract):
+    grade_id = "07-log-z-two-tokens"
+
+    def right(self):
+        return log_z_by_hand(2, 0.5)
+
+    def mistakes(self):
+        return [
+            math.exp(self.right()),
+            log_z_by_hand(2, 2.0),
+            log_z_by_hand(3, 0.5),
+            log_z_by_hand(2, 1.0),
+        ]
+
+    def test_right_answer_lies_within_the_jensen_bounds(self):
+        # E_ref[r] / beta <= log Z <= max r / beta for the 46^2 sequences.
+        table = MODEL.log_transitions
+        probs = np.exp(table[0])[:, None] * np.exp(table[1:])
+        rewards = TOKEN_REWARDS[:, None] + TOKEN_REWARDS[None, :]
+        assert probs.sum() == pytest.approx(1.0, rel=1e-12)
+        assert float((probs * rewards).sum()) / 0.5 <= self.right() <= rewards.max() / 0.5
+
+    def test_mistake_hints_name_the_mistake(self):
+        not_log, inverse, three, default = (
+            wrong_message(self.grade_id, value) for value in self.mistakes()
+        )
+        assert "log Z, not Z" in not_log
+        assert "1/beta" in inverse
+        assert "T = 2" in three
+        assert "default beta" in default
+
+
+def pilot_weights() -> np.ndarray:
+    rng = np.random.default_rng(707)
+    pilot = MODEL.sample(rng, 3, size=1000)
+    return np.exp(TOKEN_REWARDS[pilot].sum(axis=1) / 1.0)
+
+
+class TestSamplesFor1Percent(CheckContract):
+    grade_id = "07-samples-for-1-percent"
+
+    def right(self):
+        weights = pilot_weights()
+        return (weights.std(ddof=1) / (0.01 * weights.mean())) ** 2
+
+    def mistakes(self):
+        n = self.right()
+        return [n / 1000, math.sqrt(n), n * 1e-4]
+
+    def test_rounded_up_answer_passes(self, capsys):
+        rw.check(self.grade_id, math.ceil(self.right()))
+        assert "✔" in capsys.readouterr().out
+
+    def test_population_standard_deviation_passes(self, capsys):
+        weights = pilot_weights()
+        rw.check(self.grade_id, (weights.std(ddof=0) / (0.01 * weights.mean())) ** 2)
+        assert "✔" in capsys.readouterr().out
+
+    def test_an_answer_one_percent_off_fails(self):
+        assert "Hint" in wrong_message(self.grade_id, self.right() * 1.01)
+
+    def test_answer_gives_one_percent(self):
+        weights = pilot_weights()
+        n = math.ceil(self.right())
+        assert weights.std(ddof=1) / math.sqrt(n) <= 0.01 * weights.mean()
+        assert weights.std(ddof=1) / math.sqrt(n - 2) > 0.01 * weights.mean()
+
+    def test_answer_is_near_the_exact_requirement(self):
+        # chi^2 = Z(1/2) / Z(1)^2 - 1, so the exact n is chi^2 / 0.01^2.
+        chi2 = math.expm1(log_z_by_hand(3, 0.5) - 2 * log_z_by_hand(3, 1.0))
+        assert 0.5 < self.right() / (chi2 / 1e-4) < 2
+
+    def test_a_different_pilot_is_wrong(self):
+        # The exercise fixes the pilot by its seed: the exact-Z answer is not the one asked for.
+        chi2 = math.expm1(log_z_by_hand(3, 0.5) - 2 * log_z_by_hand(3, 1.0))
+        assert "Hint" in wrong_message(self.grade_id, chi2 / 1e-4)
+
+    def test_mistake_hints_name_the_mistake(self):
+        no_sqrt_n, not_squared, not_percent = (
+            wrong_message(self.grade_id, value) for value in self.mistakes()
+        )
+        assert "sqrt(n_pilot)" in no_sqrt_n
+        assert "square" in not_squared
+        assert "0.01" in not_percent
+
+
+REVIEWS = (
+    "it was great fun",
+    "i loved the clever plot",
+    "the film was great",
+    "i loved it",
+    "good and funny",
+    "the acting was good",
+    "the story was okay",
+    "the plot was slow",
+    "i hated the ending",
+    "i would watch it again",
+)
+
+
+class TestEssQuarter(CheckContract):
+    grade_id = "07-ess-quarter"
+
+    def rewards(self):
+        return [reward_of(text) for text in REVIEWS]
+
+    def right(self):
+        return ess_by_hand(self.rewards(), 0.25)
+
+    def mistakes(self):
+        return [
+            ess_by_hand(self.rewards(), 1.0),
+            ess_by_hand(self.rewards(), 4.0),
+            10.0,
+            1 / self.right(),
+        ]
+
+    def test_rewards_are_the_lexicon_sums(self):
+        assert self.rewards() == [3, 3, 2, 2, 2, 1, 0, -1, -2, 0]
+
+    def test_two_reviews_carry_the_weight(self):
+        # Two reviews of reward 3 carry weight e^12 each, three of reward 2 carry e^8: ESS near 2.
+        assert 2.0 < self.right() < 2.2
+
+    def test_mistake_hints_name_the_mistake(self):
+        default, inverse, equal, reciprocal = (
+            wrong_message(self.grade_id, value) for value in self.mistakes()
+        )
+        assert "default beta" in default
+        assert "exp(r / beta)" in inverse
+        assert "equal weights" in equal
+        assert "1 / sum" in reciprocal
+
+
+def good_mc_log_z(rewards_of_samples, beta):
+    a = np.asarray(rewards_of_samples, dtype=float) / beta
+    m = a.max()
+    return m + math.log(np.mean(np.exp(a - m)))
+
+
+class TestMcLogZ:
+    grade_id = "07-mc-log-z"
+
+    def test_stable_version_passes(self, capsys):
+        rw.check(self.grade_id, good_mc_log_z)
+        assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
+
+    def test_logaddexp_version_passes(self, capsys):
+        def reduce_version(rewards_of_samples, beta):
+            a = np.asarray(rewards_of_samples) / beta
+            return np.logaddexp.reduce(a) - np.log(a.size)
+
+        rw.check(self.grade_id, reduce_version)
+        assert "✔" in capsys.readouterr().out
+
+    @pytest.mark.parametrize(
+        "wrong",
+        [
+            # naive: overflows for rewards near 1000 and underflows near -1000
+            lambda r, beta: np.log(np.mean(np.exp(np.asarray(r) / beta))),
+            # log-sum-exp without the 1/n
+            lambda r, beta: good_mc_log_z(r, beta) + np.log(len(r)),
+            # the mean of r / beta: the Jensen lower bound, not log Z_hat
+            lambda r, beta: float(np.mean(np.asarray(r) / beta)),
+            # beta multiplies
+            lambda r, beta: good_mc_log_z(np.asarray(r) * beta**2, beta),
+            # an array instead of a number
+            lambda r, beta: np.array([good_mc_log_z(r, beta)] * 2),
+        ],
+    )
+    def test_wrong_functions_get_a_hint(self, wrong):
+        with np.errstate(over="ignore", divide="ignore"):
+            message = wrong_message(self.grade_id, wrong)
+        assert "Hint" in message
+        assert "log mean exp" in message
+
+    def test_cases_include_overflow_and_underflow(self):
+        from rwlib.exercises.lesson07 import MC_LOG_Z_CASES
+
+        scaled = [np.asarray(r) / beta for r, beta in MC_LOG_Z_CASES]
+        assert any(a.max() > 709.8 for a in scaled)  # exp overflows a float64
+        assert any(a.max() < -745.2 for a in scaled)  # exp underflows to 0
+
+    def test_a_crashing_function_reports_its_error(self):
+        def crashing(rewards_of_samples, beta):
+            return 1 / 0
+
+        assert "ZeroDivisionError" in wrong_message(self.grade_id, crashing)
+
+    def test_not_a_function_gets_a_hint(self):
+        assert "function" in wrong_message(self.grade_id, 1.5)
+
+    def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
+        monkeypatch.delenv("RWLIB_GRADING", raising=False)
+
+        def stub(rewards_of_samples, beta):
+            raise NotImplementedError
+
+        rw.check(self.grade_id, stub)
+        rw.check(self.grade_id, ...)
+        assert capsys.readouterr().out.count("not answered yet") == 2
+
+    def test_stub_fails_when_grading(self, monkeypatch):
+        monkeypatch.setenv("RWLIB_GRADING", "1")
+        with pytest.raises(AssertionError, match="not answered"):
+            rw.check(self.grade_id, ...)
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+
+def assert_labelled(ax) -> None:
+    assert ax.get_title()
+    assert ax.get_xlabel()
+    assert ax.get_ylabel()
+
+
+def samples_of(size: int, seed: int = 3, length: int = 3) -> np.ndarray:
+    return MODEL.sample(np.random.default_rng(seed), length, size=size)
+
+
+class TestDefaultSizes:
+    def test_from_ten_to_n(self):
+        sizes = estimation.default_sizes(5000)
+        assert sizes[0] == 10 and sizes[-1] == 5000
+        assert np.all(np.diff(sizes) > 0)
+        assert 40 <= len(sizes) <= 60
+
+    def test_small_n_starts_at_two(self):
+        sizes = estimation.default_sizes(5)
+        assert sizes[0] == 2 and sizes[-1] == 5
+
+    def test_one_sample_raises(self):
+        with pytest.raises(ValueError):
+            estimation.default_sizes(1)
+
+
+class TestPlotConvergence:
+    def test_labelled_figure_with_log_n(self):
+        fig = estimation.plot_convergence(1.0, MODEL, TOKEN_REWARDS, samples_of(500))
+        assert isinstance(fig, Figure)
+        ax = fig.axes[0]
+        assert_labelled(ax)
+        assert ax.get_xscale() == "log"
+
+    def test_line_and_band_are_running_estimates(self):
+        samples = samples_of(500)
+        sizes = np.array([2, 10, 50, 200, 500])
+        fig = estimation.plot_convergence(0.5, MODEL, TOKEN_REWARDS, samples, sizes=sizes)
+        ax = fig.axes[0]
+        weights = np.exp(TOKEN_REWARDS[samples].sum(axis=1) / 0.5)
+        means = np.array([weights[:m].mean() for m in sizes])
+        errors = np.array([weights[:m].std(ddof=1) / math.sqrt(m) for m in sizes])
+        line = ax.get_lines()[0]
+        np.testing.assert_array_equal(line.get_xdata(), sizes)
+        np.testing.assert_allclose(line.get_ydata(), means, rtol=1e-12)
+        band = ax.collections[0].get_paths()[0].vertices
+        assert band[:, 1].min() == pytest.approx((means - 2 * errors).min(), rel=1e-12)
+        assert band[:, 1].max() == pytest.approx((means + 2 * errors).max(), rel=1e-12)
+
+    def test_exact_z_is_the_horizontal_line(self):
+        fig = estimation.plot_convergence(0.5, MODEL, TOKEN_REWARDS, samples_of(100))
+        exact = fig.axes[0].get_lines()[1]
+        expected = math.exp(log_z_by_hand(3, 0.5))
+        np.testing.assert_allclose(exact.get_ydata(), [expected, expected], rtol=1e-12)
+        assert exact.get_linestyle() == "--"
+
+    def test_title_shows_beta_estimate_and_exact_z(self):
+        samples = samples_of(400)
+        fig = estimation.plot_convergence(0.5, MODEL, TOKEN_REWARDS, samples)
+        weights = np.exp(TOKEN_REWARDS[samples].sum(axis=1) / 0.5)
+        title = fig.axes[0].get_title()
+        assert "β = 0.50:" in title
+        assert f"Ẑ = {weights.mean():.4g}" in title
+        assert f"± {weights.std(ddof=1) / 20:.2g}" in title
+        assert "n = 400" in title
+        assert f"exact Z = {math.exp(log_z_by_hand(3, 0.5)):.4g}" in title
+
+    def test_moving_beta_changes_the_title(self):
+        samples = samples_of(200)
+        titles = {
+            estimation.plot_convergence(beta, MODEL, TOKEN_REWARDS, samples).axes[0].get_title()
+            for beta in (0.1, 0.5, 1.0, 10.0)
+        }
+        assert len(titles) == 4
+
+    def test_other_lengths_use_their_own_z(self):
+        samples = samples_of(100, length=2)
+        fig = estimation.plot_convergence(1.0, MODEL, TOKEN_REWARDS, samples)
+        assert fig.axes[0].get_lines()[1].get_ydata()[0] == pytest.approx(
+            math.exp(log_z_by_hand(2, 1.0)), rel=1e-12
+        )
+
+    @pytest.mark.parametrize(
+        "samples, sizes",
+        [
+            (np.zeros(10, dtype=int), None),  # one sequence, not a batch
+            (np.zeros((10, 3), dtype=int), [1, 5]),  # a size below 2
+            (np.zeros((10, 3), dtype=int), [5, 11]),  # a size above n
+        ],
+    )
+    def test_bad_input_raises(self, samples, sizes):
+        with pytest.raises(ValueError):
+            estimation.plot_convergence(1.0, MODEL, TOKEN_REWARDS, samples, sizes=sizes)
+
+
+class TestPlotEssVsBeta:
+    BETAS = np.geomspace(0.1, 10.0, 9)
+    REWARDS = np.array([0.0, 1.0, 2.0, -1.0, 3.0, 0.5])
+
+    def test_labelled_log_log_figure(self):
+        fig = estimation.plot_ess_vs_beta(self.BETAS, self.REWARDS)
+        assert isinstance(fig, Figure)
+        ax = fig.axes[0]
+        assert_labelled(ax)
+        assert ax.get_xscale() == ax.get_yscale() == "log"
+        assert "n = 6" in ax.get_title()
+
+    def test_curve_is_the_ess_of_the_weights(self):
+        fig = estimation.plot_ess_vs_beta(self.BETAS[::-1], self.REWARDS)  # unsorted input
+        line = fig.axes[0].get_lines()[0]
+        np.testing.assert_allclose(line.get_xdata(), self.BETAS, rtol=1e-15)
+        expected = [ess_by_hand(self.REWARDS, beta) for beta in self.BETAS]
+        np.testing.assert_allclose(line.get_ydata(), expected, rtol=1e-12)
+
+    def test_reference_lines_mark_n_and_one(self):
+        fig = estimation.plot_ess_vs_beta(self.BETAS, self.REWARDS)
+        levels = sorted(line.get_ydata()[0] for line in fig.axes[0].get_lines()[1:])
+        assert levels == [1.0, 6.0]
+
+    def test_population_ess_is_drawn(self):
+        population = np.linspace(1.0, 5.0, 9)
+        fig = estimation.plot_ess_vs_beta(self.BETAS, self.REWARDS, population_ess=population)
+        second = fig.axes[0].get_lines()[1]
+        np.testing.assert_allclose(second.get_ydata(), population)
+        assert second.get_marker() != fig.axes[0].get_lines()[0].get_marker()  # not colour alone
+
+    @pytest.mark.parametrize(
+        "betas, rewards, population",
+        [
+            ([1.0], REWARDS, None),
+            ([0.0, 1.0], REWARDS, None),
+            (BETAS, REWARDS.reshape(2, 3), None),
+            (BETAS, REWARDS, [1.0, 2.0]),
+        ],
+    )
+    def test_bad_input_raises(self, betas, rewards, population):
+        with pytest.raises(ValueError):
+            estimation.plot_ess_vs_beta(betas, rewards, population_ess=population)
+
+
+class TestPlotRelativeErrorVsBeta:
+    BETAS = np.array([0.5, 1.0, 2.0])
+    # pi_ref = (1/2, 1/2) on rewards 0 and 1: three repetitions of four samples.
+    SAMPLES = np.array([[0.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+
+    def log_z(self):
+        return np.log((1 + np.exp(1 / self.BETAS)) / 2)
+
+    def test_labelled_log_log_figure(self):
+        fig = estimation.plot_relative_error_vs_beta(self.BETAS, self.SAMPLES, self.log_z())
+        assert isinstance(fig, Figure)
+        ax = fig.axes[0]
+        assert_labelled(ax)
+        assert ax.get_xscale() == ax.get_yscale() == "log"
+        assert "n = 4 samples, 3 repetitions" in ax.get_title()
+
+    def test_lines_are_observed_and_reported_errors(self):
+        fig = estimation.plot_relative_error_vs_beta(self.BETAS, self.SAMPLES, self.log_z())
+        observed, reported = fig.axes[0].get_lines()
+        weights = np.exp(self.SAMPLES[None] / self.BETAS[:, None, None])  # (3 betas, R, n)
+        means = weights.mean(axis=-1)
+        z = (1 + np.exp(1 / self.BETAS)) / 2
+        rms = np.sqrt(np.mean((means / z[:, None] - 1) ** 2, axis=1))
+        relative_se = weights.std(axis=-1, ddof=1) / 2 / means  # sqrt(4) = 2
+        np.testing.assert_allclose(observed.get_xdata(), self.BETAS)
+        np.testing.assert_allclose(observed.get_ydata(), rms, rtol=1e-12)
+        np.testing.assert_allclose(reported.get_ydata(), np.median(relative_se, axis=1), rtol=1e-12)
+
+    def test_prediction_is_drawn(self):
+        predicted = np.array([0.3, 0.2, 0.1])
+        fig = estimation.plot_relative_error_vs_beta(
+            self.BETAS, self.SAMPLES, self.log_z(), predicted=predicted
+        )
+        lines = fig.axes[0].get_lines()
+        assert len(lines) == 3
+        np.testing.assert_allclose(lines[2].get_ydata(), predicted)
+        assert len({line.get_marker() for line in lines}) == 3  # not colour alone
+
+    @pytest.mark.parametrize(
+        "samples, log_z",
+        [
+            (SAMPLES[0], [0.0, 0.0, 0.0]),  # not (R, n)
+            (SAMPLES[:, :1], [0.0, 0.0, 0.0]),  # a single sample per repetition
+            (SAMPLES, [0.0, 0.0]),  # log Z not aligned with betas
+        ],
+    )
+    def test_bad_input_raises(self, samples, log_z):
+        with pytest.raises(ValueError):
+            estimation.plot_relative_error_vs_beta(self.BETAS, samples, log_z)
