@@ -50,6 +50,7 @@ test: lint
 
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_reward_weighted.py
+	$(BIN)/python benchmarks/bench_exact_z.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
