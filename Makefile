@@ -38,8 +38,10 @@ lab: venv
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
 
-# Everything: lint, rwlib unit, property and reference tests, doctests, and nbval over
-# every notebook (student copies and solutions), two workers, one notebook per worker.
+# Everything: lint, rwlib unit, property and reference tests, doctests, nbval over every
+# notebook (student copies and solutions), the grading-mode, release, nbgrader and Binder
+# checks, and the browser test (every notebook run in JupyterLab in Chromium). Two workers,
+# one test file per worker.
 test: lint
 	$(PYTEST) -n 2 --dist loadfile --doctest-modules \
 	  --nbval --nbval-cell-timeout=60 --nbval-sanitize-with tests/sanitize.cfg \
