@@ -6,35 +6,14 @@ mpmath computation, never from the verifier or the plotting code under test.
 
 import math
 
-import matplotlib.pyplot as plt
 import mpmath
 import numpy as np
 import pytest
+from exercise_contract import assert_hides, wrong_message
 from matplotlib.figure import Figure
 
 import rwlib as rw
 from rwlib.plots import scores
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def wrong_message(grade_id, answer) -> str:
-    """The hint that rw.check raises for a wrong answer."""
-    with pytest.raises(AssertionError) as info:
-        rw.check(grade_id, answer)
-    return str(info.value)
-
-
-def assert_hides(message: str, value: float) -> None:
-    """The message shows none of the usual roundings of ``value``."""
-    for digits in range(2, 10):
-        for text in (f"{value:.{digits}f}", f"{value:.{digits}g}", f"{value:.{digits}e}"):
-            assert text not in message, f"the hint gives the answer away: {text!r}"
-    assert repr(value) not in message
 
 
 class StubBehaviour:

@@ -11,6 +11,7 @@ import re
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from exercise_contract import wrong_message
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -26,12 +27,6 @@ def _close_figures():
 def assert_right(capsys, grade_id, answer):
     rw.check(grade_id, answer)
     assert f"✔ {grade_id}: right" in capsys.readouterr().out
-
-
-def wrong_message(grade_id, answer) -> str:
-    with pytest.raises(AssertionError) as raised:
-        rw.check(grade_id, answer)
-    return str(raised.value)
 
 
 def assert_does_not_reveal(message, expected):

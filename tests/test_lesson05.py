@@ -7,9 +7,9 @@ of pi*(y1)), never from the code under test.
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from exercise_contract import CheckContract, wrong_message
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -47,68 +47,6 @@ def j_by_hand(policy, ref, rewards, beta: float) -> float:
 def two_output_j(p: float, beta: float) -> float:
     """J((p, 1 - p)) for pi_ref = (0.6, 0.4), rewards (2, 1)."""
     return j_by_hand([p, 1 - p], TWO_REF, TWO_REWARDS, beta)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def wrong_message(grade_id: str, answer) -> str:
-    with pytest.raises(AssertionError) as error:
-        rw.check(grade_id, answer)
-    return str(error.value)
-
-
-def assert_hides(message: str, expected: float) -> None:
-    for digits in range(2, 9):
-        assert str(round(expected, digits)) not in message
-    for spec in (".3g", ".4g", ".6g", ".4f", ".6f"):
-        assert format(expected, spec) not in message
-
-
-class CheckContract:
-    """What every number exercise of the lesson must do; subclasses give the values."""
-
-    grade_id = ""
-
-    def right(self) -> float:
-        raise NotImplementedError
-
-    def mistakes(self) -> list[float]:
-        raise NotImplementedError
-
-    def test_right_answer_passes(self, capsys):
-        rw.check(self.grade_id, self.right())
-        assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
-
-    def test_numpy_scalar_answer_passes(self, capsys):
-        rw.check(self.grade_id, np.float64(self.right()))
-        assert "✔" in capsys.readouterr().out
-
-    def test_wrong_answer_hint_hides_the_answer(self):
-        message = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
-        assert "Hint" in message
-        assert_hides(message, self.right())
-
-    def test_each_mistake_gets_its_own_hint(self):
-        generic = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
-        hints = [wrong_message(self.grade_id, value) for value in self.mistakes()]
-        assert len(set(hints)) == len(hints)
-        assert generic not in hints
-        for hint in hints:
-            assert_hides(hint, self.right())
-
-    def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
-        monkeypatch.delenv("RWLIB_GRADING", raising=False)
-        rw.check(self.grade_id, ...)
-        assert f"{self.grade_id}: not answered yet" in capsys.readouterr().out
-
-    def test_stub_fails_when_grading(self, monkeypatch):
-        monkeypatch.setenv("RWLIB_GRADING", "1")
-        with pytest.raises(AssertionError, match="not answered"):
-            rw.check(self.grade_id, ...)
 
 
 class TestMaxJThreeOutputs(CheckContract):

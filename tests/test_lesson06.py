@@ -8,9 +8,9 @@ written out here, never from the code under test.
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from exercise_contract import CheckContract, wrong_message
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -41,71 +41,6 @@ def p_for_loss_by_bisection(target: float, beta: float, ref_chosen: float) -> fl
         else:
             high = middle
     return (low + high) / 2
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def wrong_message(grade_id: str, answer) -> str:
-    with pytest.raises(AssertionError) as error:
-        rw.check(grade_id, answer)
-    return str(error.value)
-
-
-def assert_hides(message: str, expected: float) -> None:
-    for digits in range(2, 9):
-        assert str(round(expected, digits)) not in message
-    for spec in (".3g", ".4g", ".6g", ".4f", ".6f"):
-        assert format(expected, spec) not in message
-
-
-class CheckContract:
-    """What every number exercise of the lesson must do; subclasses give the values."""
-
-    grade_id = ""
-
-    def right(self) -> float:
-        raise NotImplementedError
-
-    def mistakes(self) -> list[float]:
-        raise NotImplementedError
-
-    def test_right_answer_passes(self, capsys):
-        rw.check(self.grade_id, self.right())
-        assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
-
-    def test_numpy_scalar_answer_passes(self, capsys):
-        rw.check(self.grade_id, np.float64(self.right()))
-        assert "✔" in capsys.readouterr().out
-
-    def test_wrong_answer_hint_hides_the_answer(self):
-        message = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
-        assert "Hint" in message
-        assert_hides(message, self.right())
-
-    def test_each_mistake_gets_its_own_hint(self):
-        generic = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
-        hints = [wrong_message(self.grade_id, value) for value in self.mistakes()]
-        assert len(set(hints)) == len(hints)
-        assert generic not in hints
-        for hint in hints:
-            assert_hides(hint, self.right())
-
-    def test_not_a_number_is_wrong(self):
-        assert "single number" in wrong_message(self.grade_id, [self.right(), self.right()])
-
-    def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
-        monkeypatch.delenv("RWLIB_GRADING", raising=False)
-        rw.check(self.grade_id, ...)
-        assert f"{self.grade_id}: not answered yet" in capsys.readouterr().out
-
-    def test_stub_fails_when_grading(self, monkeypatch):
-        monkeypatch.setenv("RWLIB_GRADING", "1")
-        with pytest.raises(AssertionError, match="not answered"):
-            rw.check(self.grade_id, ...)
 
 
 class TestImplicitReward(CheckContract):

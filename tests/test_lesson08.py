@@ -8,9 +8,9 @@ and summing the last word by hand. None is copied from the code under test.
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from exercise_contract import CheckContract, wrong_message
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -21,12 +21,6 @@ REF6 = np.array([0.15, 0.30, 0.25, 0.20, 0.08, 0.02])
 REWARDS6 = np.array([3.0, 1.5, 0.5, 1.0, -2.0, -3.0])
 NAMES6 = ["balanced", "upbeat", "terse", "copy", "wrong", "refusal"]
 THREE_REF, THREE_REWARDS = np.array([0.5, 0.3, 0.2]), np.array([0.0, 1.0, 2.0])
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def pi_star_by_hand(ref, rewards, beta: float) -> np.ndarray:
@@ -70,62 +64,6 @@ def z_of_four_words() -> float:
     ids, log_ref = model.enumerate(3)
     last = np.exp(model.log_transitions[1:]) @ np.exp(token_reward)  # sum_w p(w | c) e^r(w)
     return float(np.sum(np.exp(log_ref + token_reward[ids].sum(axis=1)) * last[ids[:, -1]]))
-
-
-def wrong_message(grade_id: str, answer) -> str:
-    with pytest.raises(AssertionError) as error:
-        rw.check(grade_id, answer)
-    return str(error.value)
-
-
-def assert_hides(message: str, expected: float) -> None:
-    for digits in range(2, 9):
-        assert str(round(expected, digits)) not in message
-    for spec in (".3g", ".4g", ".6g", ".4f", ".6f"):
-        assert format(expected, spec) not in message
-
-
-class CheckContract:
-    """What every number exercise of the lesson must do; subclasses give the values."""
-
-    grade_id = ""
-
-    def right(self) -> float:
-        raise NotImplementedError
-
-    def mistakes(self) -> list[float]:
-        raise NotImplementedError
-
-    def test_right_answer_passes(self, capsys):
-        rw.check(self.grade_id, self.right())
-        assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
-
-    def test_numpy_scalar_answer_passes(self, capsys):
-        rw.check(self.grade_id, np.float64(self.right()))
-        assert "✔" in capsys.readouterr().out
-
-    def test_wrong_answer_hint_hides_the_answer(self):
-        message = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
-        assert "Hint" in message
-        assert_hides(message, self.right())
-
-    def test_each_mistake_gets_its_own_hint(self):
-        generic = wrong_message(self.grade_id, self.right() * 1.37 + 0.01)
-        hints = [wrong_message(self.grade_id, value) for value in self.mistakes()]
-        assert len(set(hints)) == len(hints)
-        assert generic not in hints
-        for hint in hints:
-            assert_hides(hint, self.right())
-
-    def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
-        monkeypatch.delenv("RWLIB_GRADING", raising=False)
-        rw.check(self.grade_id, ...)
-        assert f"{self.grade_id}: not answered yet" in capsys.readouterr().out
-
-    def test_stub_fails_when_grading(self, monkeypatch):
-        monkeypatch.setenv("RWLIB_GRADING", "1")
-        with pytest.raises(AssertionError, match="not answered"):
-            rw.check(self.grade_id, ...)
 
 
 class TestProposalsPerSample(CheckContract):
