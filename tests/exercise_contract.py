@@ -77,3 +77,35 @@ class CheckContract:
         monkeypatch.setenv("RWLIB_GRADING", "1")
         with pytest.raises(AssertionError, match="not answered"):
             rw.check(self.grade_id, ...)
+
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+def _crashing(*args):
+    return 1 / 0
+
+
+class FunctionCheckContract:
+    """What every implement-a-function exercise must do; subclasses give the grade_id."""
+
+    grade_id = ""
+
+    def test_a_crashing_function_reports_its_error(self):
+        assert "ZeroDivisionError" in wrong_message(self.grade_id, _crashing)
+
+    def test_not_a_function_gets_a_hint(self):
+        assert "should be a function" in wrong_message(self.grade_id, 0.5)
+
+    def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
+        monkeypatch.delenv("RWLIB_GRADING", raising=False)
+        rw.check(self.grade_id, _stub)
+        rw.check(self.grade_id, ...)
+        assert capsys.readouterr().out.count(f"{self.grade_id}: not answered yet") == 2
+
+    def test_stub_fails_when_grading(self, monkeypatch):
+        monkeypatch.setenv("RWLIB_GRADING", "1")
+        for stub in (_stub, ...):
+            with pytest.raises(AssertionError, match="not answered"):
+                rw.check(self.grade_id, stub)
