@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import os
 import re
 import textwrap
@@ -168,6 +169,49 @@ def _execute(notebook, directory: Path) -> None:
     client.execute()
 
 
+_WIDGET_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def stable_widget_ids(notebook):
+    """The notebook with its widget model ids renumbered in a fixed order.
+
+    ipywidgets names every model with a random uuid, so each execution would
+    change every id in the stored widget state. Renumbering them in the order
+    of a fixed walk (the outputs that display them, then the models they refer
+    to) makes a re-release of an unchanged notebook byte-identical.
+    """
+    import nbformat
+
+    state = notebook.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json")
+    if not state:
+        return notebook
+    models = state["state"]
+    order = [
+        output["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+    ]
+    for model_id in order:  # grows while it is walked: models refer to further models
+        if model_id in models:
+            text = json.dumps(models[model_id], sort_keys=True)
+            order += [
+                ref for ref in re.findall(r"IPY_MODEL_([0-9a-f]{32})", text) if ref not in order
+            ]
+    rest = sorted(
+        set(models) - set(order),
+        key=lambda m: _WIDGET_ID.sub("", json.dumps(models[m], sort_keys=True)),
+    )
+    new_ids = {old: f"{number:032x}" for number, old in enumerate(dict.fromkeys(order + rest))}
+    text = _WIDGET_ID.sub(
+        lambda match: new_ids.get(match.group(0), match.group(0)), json.dumps(notebook)
+    )
+    renumbered = nbformat.from_dict(json.loads(text))
+    widget_state = renumbered.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]
+    widget_state["state"] = dict(sorted(widget_state["state"].items()))
+    return renumbered
+
+
 def release(source: Path, out: Path, names=None, execute: bool = True) -> list[Path]:
     """Refresh the solutions in ``source`` and write their student copies to ``out``.
 
@@ -204,8 +248,9 @@ def release(source: Path, out: Path, names=None, execute: bool = True) -> list[P
         student = student_notebook(solution, path.name)
         if execute:
             _execute(solution, source)
-            nbformat.write(solution, path)
+            nbformat.write(stable_widget_ids(solution), path)
             _execute(student, out)
+            student = stable_widget_ids(student)
         target = out / path.name
         nbformat.write(student, target)
         written.append(target)

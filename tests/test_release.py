@@ -162,3 +162,24 @@ class TestReleaseCommand:
         done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert done.returncode == 1
         assert "no such notebook in sol: nope.ipynb" in done.stderr
+
+    def test_releasing_twice_gives_the_same_bytes(self, tmp_path):
+        widget = new_code_cell(
+            "from ipywidgets import IntSlider, interact\ninteract(lambda x: print(x), x=IntSlider(3))"
+        )
+        spec = {"name": "python3", "language": "python", "display_name": "Python 3"}
+        (tmp_path / "sol").mkdir()
+        nbformat.write(
+            new_notebook(cells=[widget], metadata={"kernelspec": spec}),
+            tmp_path / "sol" / "w.ipynb",
+        )
+        texts = []
+        for out in ("first", "second"):
+            command = [sys.executable, "-m", "rwlib", "release", "--source", "sol", "--out", out]
+            done = subprocess.run(
+                command, cwd=tmp_path, capture_output=True, text=True, timeout=120
+            )
+            assert done.returncode == 0, done.stderr
+            texts.append((tmp_path / out / "w.ipynb").read_text())
+        assert "application/vnd.jupyter.widget-state+json" in texts[0]
+        assert texts[0] == texts[1]
