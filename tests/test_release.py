@@ -164,9 +164,8 @@ class TestReleaseCommand:
         assert "no such notebook in sol: nope.ipynb" in done.stderr
 
     def test_releasing_twice_gives_the_same_bytes(self, tmp_path):
-        widget = new_code_cell(
-            "from ipywidgets import IntSlider, interact\ninteract(lambda x: print(x), x=IntSlider(3))"
-        )
+        source = "from ipywidgets import IntSlider, interact\n"
+        widget = new_code_cell(source + "interact(lambda x: print(x), x=IntSlider(3))")
         spec = {"name": "python3", "language": "python", "display_name": "Python 3"}
         (tmp_path / "sol").mkdir()
         nbformat.write(
