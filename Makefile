@@ -19,8 +19,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.course: $(BIN)/python pyproject.toml
+# JupyterLab's defaults asked for: no news dialog, no update checks (no calls to the internet).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+$(VENV)/.course: $(BIN)/python pyproject.toml jupyterlab-overrides.json
 	$(BIN)/python -m pip install --quiet -e ".[course]"
+	mkdir -p $(LAB_SETTINGS) && cp jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json
 	@touch $@
 
 $(VENV)/.test: $(VENV)/.course pyproject.toml

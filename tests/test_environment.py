@@ -44,3 +44,16 @@ def test_every_environment_dependency_says_why_it_is_there():
 def test_binder_installs_rwlib_itself():
     assert "pip install" in (ROOT / "postBuild").read_text()
     assert (ROOT / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
+
+
+def test_jupyterlab_overrides_name_real_settings():
+    """Every key of jupyterlab-overrides.json exists in the installed JupyterLab's schemas."""
+    import json
+    import sys
+
+    overrides = json.loads((ROOT / "jupyterlab-overrides.json").read_text())
+    schemas = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas"
+    for plugin, settings in overrides.items():
+        package, name = plugin.split(":")
+        schema = json.loads((schemas / package / f"{name}.json").read_text())
+        assert set(settings) <= set(schema["properties"]), plugin
