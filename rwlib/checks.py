@@ -11,6 +11,7 @@ the instructor's copy with its hidden tests (see the README's instructor guide).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import os
@@ -27,7 +28,21 @@ _VERIFIERS: dict[str, Verifier] = {}
 
 
 def exercise(grade_id: str) -> Callable[[Verifier], Verifier]:
-    """Register ``verify(answer) -> None | hint`` as the check of ``grade_id``."""
+    """Register ``verify(answer) -> None | hint`` as the check of ``grade_id``.
+
+    Used in ``rwlib/exercises/lessonNN.py``, one decorated function per graded
+    exercise; ``grade_id`` is the nbgrader id of the exercise's check cell.
+
+    Examples
+    --------
+    >>> from rwlib.checks import exercise, number_hint
+    >>> @exercise("00-doc-example")
+    ... def doc_example(answer):
+    ...     return number_hint(answer, 2.0, "add one and one")
+    >>> import rwlib as rw
+    >>> rw.check("00-doc-example", 2)
+    ✔ 00-doc-example: right
+    """
 
     def register(verify: Verifier) -> Verifier:
         if not re.fullmatch(r"[A-Za-z0-9_-]+", grade_id):
@@ -43,6 +58,7 @@ def exercise(grade_id: str) -> Callable[[Verifier], Verifier]:
     return register
 
 
+@functools.cache
 def _load_exercises() -> None:
     """Import every lesson module of rwlib.exercises, which registers its checks."""
     package = importlib.import_module("rwlib.exercises")
@@ -88,8 +104,7 @@ def check(grade_id: str, answer) -> None:
     >>> rw.check("01-probability-of-b", 7 / 20)
     ✔ 01-probability-of-b: right
     """
-    if not _VERIFIERS:
-        _load_exercises()
+    _load_exercises()
     if grade_id not in _VERIFIERS:
         raise ValueError(
             f"no exercise has the grade_id {grade_id!r}; known ids: {', '.join(sorted(_VERIFIERS))}"
@@ -117,6 +132,16 @@ def number_hint(
 
     ``mistakes`` pairs the value a known mistake produces with a hint about that
     mistake, e.g. ``[(value_without_beta, "did you divide by beta?")]``.
+
+    Examples
+    --------
+    >>> from rwlib.checks import number_hint
+    >>> number_hint(0.35, 7 / 20, "divide by the sum") is None
+    True
+    >>> number_hint(7 / 12, 7 / 20, "divide by the sum", mistakes=[(7 / 12, "not by A")])
+    'not by A'
+    >>> number_hint("0.35", 7 / 20, "divide by the sum")
+    'the answer should be a single number, not str'
     """
     try:
         array = None if isinstance(answer, str) else np.asarray(answer)
@@ -141,6 +166,15 @@ def function_hint(function, cases, hint: str, *, rtol: float = 1e-9) -> str | No
     ``cases`` is a list of ``(args, expected)``; ``expected`` may be a number or
     an array. A NotImplementedError from the function's stub propagates, so that
     :func:`check` reports "not answered yet".
+
+    Examples
+    --------
+    >>> from rwlib.checks import function_hint
+    >>> cases = [((2.0,), 4.0), ((3.0,), 9.0)]
+    >>> function_hint(lambda x: x * x, cases, "square it") is None
+    True
+    >>> function_hint(lambda x: 2 * x, cases, "square it")
+    'square it (it is not right for the arguments (3.0,))'
     """
     if not callable(function):
         return f"the answer should be a function, not {type(function).__name__}"

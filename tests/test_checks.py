@@ -1,6 +1,8 @@
 """rw.check and its verifier helpers: right, wrong with a hint, not answered yet."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -46,6 +48,18 @@ class TestCheck:
     def test_two_exercises_cannot_share_a_grade_id(self):
         with pytest.raises(ValueError, match="share the grade_id"):
             exercise("01-probability-of-b")(lambda answer: None)
+
+
+def test_lessons_load_even_when_another_exercise_registered_first():
+    """Regression: lesson checks were loaded only while the registry was empty."""
+    program = (
+        "from rwlib.checks import exercise\n"
+        "exercise('00-registered-first')(lambda answer: None)\n"
+        "import rwlib as rw\n"
+        "rw.check('01-probability-of-b', 0.35)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.stdout == "✔ 01-probability-of-b: right\n", done.stderr
 
 
 class TestNumberHint:
