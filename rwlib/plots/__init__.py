@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 # Okabe & Ito (2008), "Color Universal Design": distinguishable by colour-blind readers.
 OKABE_ITO = {
     "blue": "#0072B2",
@@ -21,6 +23,34 @@ OKABE_ITO = {
     "black": "#000000",
 }
 MARKERS = ("o", "s", "^", "D", "v", "P")
+# Bars of a "before / after" comparison: pi_ref hatched in sky blue, pi* dotted in vermillion.
+REF_STYLE = {"color": OKABE_ITO["sky"], "hatch": "//", "edgecolor": OKABE_ITO["black"]}
+STAR_STYLE = {"color": OKABE_ITO["vermillion"], "hatch": "..", "edgecolor": OKABE_ITO["black"]}
+
+
+def tuple_text(values) -> str:
+    """A short tuple of numbers for a title.
+
+    Examples
+    --------
+    >>> tuple_text([0.6, 0.4])
+    '(0.6, 0.4)'
+    """
+    return "(" + ", ".join(f"{value:g}" for value in values) + ")"
+
+
+def positive_grid(values, name: str = "betas"):
+    """``values`` sorted, or a ValueError unless they are at least two positive finite numbers.
+
+    Examples
+    --------
+    >>> positive_grid([10.0, 0.1, 1.0])
+    array([ 0.1,  1. , 10. ])
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or values.size < 2 or not (np.isfinite(values) & (values > 0)).all():
+        raise ValueError(f"{name} must be a 1-d array of at least two positive, finite values")
+    return np.sort(values)
 
 
 def caption(figure) -> str:

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rwlib.plots import MARKERS, OKABE_ITO
+from rwlib.plots import MARKERS, OKABE_ITO, REF_STYLE, STAR_STYLE
 from rwlib.reward_weighted import reward_weighted
-
-_REF_STYLE = {"color": OKABE_ITO["sky"], "hatch": "//", "edgecolor": OKABE_ITO["black"]}
-_STAR_STYLE = {"color": OKABE_ITO["vermillion"], "hatch": "..", "edgecolor": OKABE_ITO["black"]}
 
 
 def plot_before_after(ref, rewards, beta=1.0, labels=None, title=None):
@@ -82,8 +79,8 @@ def plot_before_after(ref, rewards, beta=1.0, labels=None, title=None):
     x = np.arange(len(ref))
     width = 0.4
     fig, ax = plt.subplots(figsize=(max(6.5, 1.3 * len(ref) + 1.0), 4.0))
-    ax.bar(x - width / 2, ref, width, label=r"$\pi_\mathrm{ref}$ (before)", **_REF_STYLE)
-    after = ax.bar(x + width / 2, pi_star, width, label=r"$\pi^*$ (after)", **_STAR_STYLE)
+    ax.bar(x - width / 2, ref, width, label=r"$\pi_\mathrm{ref}$ (before)", **REF_STYLE)
+    after = ax.bar(x + width / 2, pi_star, width, label=r"$\pi^*$ (after)", **STAR_STYLE)
     ax.bar_label(after, fmt="%.2f", padding=2, fontsize=9)
     ax.set_xticks(x, [f"{name}\nr = {r:g}" for name, r in zip(labels, rewards, strict=True)])
     ax.set_ylim(0, 1.15 * max(ref.max(), pi_star.max()))

@@ -13,14 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import OKABE_ITO
-
-
-def _betas(betas) -> np.ndarray:
-    betas = np.asarray(betas, dtype=float)
-    if betas.ndim != 1 or betas.size < 2 or not (np.isfinite(betas) & (betas > 0)).all():
-        raise ValueError("betas must be a 1-d array of at least two positive, finite values")
-    return np.sort(betas)
+from rwlib.plots import OKABE_ITO, positive_grid
 
 
 def _aligned(values, betas: np.ndarray, name: str) -> np.ndarray | None:
@@ -178,7 +171,7 @@ def plot_ess_vs_beta(betas, sample_rewards, population_ess=None):
     >>> round(float(fig.axes[0].get_lines()[0].get_ydata()[-1]), 4)  # beta = 10: nearly equal
     3.9508
     """
-    betas = _betas(betas)
+    betas = positive_grid(betas)
     sample_rewards = np.asarray(sample_rewards, dtype=float)
     if sample_rewards.ndim != 1:
         raise ValueError(
@@ -247,7 +240,7 @@ def plot_relative_error_vs_beta(betas, sample_rewards, exact_log_z, predicted=No
     >>> print(fig.axes[0].get_title())
     Relative error of Ẑ against β (n = 2 samples, 2 repetitions)
     """
-    betas = _betas(betas)
+    betas = positive_grid(betas)
     sample_rewards = np.asarray(sample_rewards, dtype=float)
     if sample_rewards.ndim != 2 or sample_rewards.shape[1] < 2:
         raise ValueError(

@@ -12,16 +12,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rwlib.plots import MARKERS, OKABE_ITO
+from rwlib.plots import MARKERS, OKABE_ITO, tuple_text
 from rwlib.reward_weighted import log_normalization_factor, normalization_factor
 
 _OUTPUT_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], OKABE_ITO["purple"])
 _OUTPUT_HATCHES = ("", "//", "..", "xx")
-
-
-def _vector(values) -> str:
-    """``(0.6, 0.4)``: a short, readable tuple of numbers for a title."""
-    return "(" + ", ".join(f"{v:g}" for v in np.asarray(values, dtype=float)) + ")"
 
 
 def plot_weights(r1: float = 2.0, r2: float = 1.0, beta: float = 1.0, ref=(0.6, 0.4)):
@@ -152,7 +147,8 @@ def plot_log_z_against_beta(ref=(0.6, 0.4), rewards=(2.0, 1.0), betas=None):
     right.set_xscale("log")
     if all((values > 0).all() for values, *_ in curves):
         left.set_yscale("log")
-    left.set_title(f"log Z between its bounds: π_ref = {_vector(ref)}, r = {_vector(rewards)}")
+    setting = f"π_ref = {tuple_text(ref)}, r = {tuple_text(rewards)}"
+    left.set_title(f"log Z between its bounds: {setting}")
     left.set_xlabel("β (log scale)")
     left.set_ylabel("log Z" + (" (log scale)" if left.get_yscale() == "log" else ""))
     right.set_title("β log Z: from max r (small β) to E_ref[r] (large β)")

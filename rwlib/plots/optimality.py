@@ -18,16 +18,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import OKABE_ITO
-
-
-def _numbers(values) -> str:
-    """``(0.6, 0.4)``: a short tuple of numbers for a title."""
-    return "(" + ", ".join(f"{value:g}" for value in values) + ")"
+from rwlib.plots import OKABE_ITO, tuple_text
 
 
 def _setting(ref, rewards, beta) -> str:
-    return f"π_ref = {_numbers(ref)}, r = {_numbers(rewards)}, β = {beta:g}"
+    return f"π_ref = {tuple_text(ref)}, r = {tuple_text(rewards)}, β = {beta:g}"
 
 
 def _example(ref, rewards, beta, outputs=None):

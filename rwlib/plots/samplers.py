@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import MARKERS, OKABE_ITO
+from rwlib.plots import MARKERS, OKABE_ITO, REF_STYLE, STAR_STYLE, positive_grid
 
 _COLOURS = (
     OKABE_ITO["blue"],
@@ -25,9 +25,7 @@ _COLOURS = (
     OKABE_ITO["purple"],
     OKABE_ITO["sky"],
 )
-_REF_STYLE = {"color": OKABE_ITO["sky"], "hatch": "//", "edgecolor": OKABE_ITO["black"]}
 _BON_STYLE = {"color": OKABE_ITO["orange"], "hatch": "", "edgecolor": OKABE_ITO["black"]}
-_STAR_STYLE = {"color": OKABE_ITO["vermillion"], "hatch": "..", "edgecolor": OKABE_ITO["black"]}
 
 
 def _finite_set(ref, rewards, name: str = "the example"):
@@ -49,13 +47,6 @@ def _examples(examples) -> list[tuple[str, np.ndarray, np.ndarray]]:
     if not items:
         raise ValueError("examples is empty; give at least one {label: (ref, rewards)}")
     return [(str(label), *_finite_set(*pair, name=str(label))) for label, pair in items]
-
-
-def _positive_grid(values, name: str) -> np.ndarray:
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 1 or values.size < 2 or not (np.isfinite(values) & (values > 0)).all():
-        raise ValueError(f"{name} must be a 1-d array of at least two positive, finite values")
-    return np.sort(values)
 
 
 def _candidate_counts(ns) -> np.ndarray:
@@ -159,8 +150,8 @@ def plot_sequence_frequencies(labels, ref, exact, sampled, beta, n_samples):
     height = 0.27
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(labels) + 1.6))
     for shift, values, name, style in (
-        (-height, columns[0], "π_ref (exact)", _REF_STYLE),
-        (0.0, columns[1], "π* (exact, by enumeration)", _STAR_STYLE),
+        (-height, columns[0], "π_ref (exact)", REF_STYLE),
+        (0.0, columns[1], "π* (exact, by enumeration)", STAR_STYLE),
         (height, columns[2], "π* (sampled frequency)", _BON_STYLE),
     ):
         ax.barh(positions + shift, values, height, label=name, **style)
@@ -217,7 +208,7 @@ def plot_acceptance_rate(examples, betas, observed=None):
     ('log', 'log')
     """
     items = _examples(examples)
-    betas = _positive_grid(betas, "betas")
+    betas = positive_grid(betas)
     observed = dict(observed or {})
     unknown = set(observed) - {label for label, _, _ in items}
     if unknown:
@@ -373,7 +364,7 @@ def plot_best_of_n_frontier(examples, betas, ns):
     ['N = 2', 'N = 4']
     """
     items = _examples(examples)
-    betas = _positive_grid(betas, "betas")
+    betas = positive_grid(betas)
     ns = _candidate_counts(ns)
     fig, axes = plt.subplots(1, len(items), figsize=(5.2 * len(items) + 0.6, 4.6), squeeze=False)
     for ax, (label, ref, rewards) in zip(axes[0], items, strict=True):
@@ -482,9 +473,9 @@ def plot_best_of_n_vs_pi_star(n, ref, rewards, labels=None):
     width = 0.27
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for shift, values, name, style in (
-        (-width, ref, "π_ref", _REF_STYLE),
+        (-width, ref, "π_ref", REF_STYLE),
         (0.0, bon, f"best-of-{n}", _BON_STYLE),
-        (width, pi_star, "π* at the same KL", _STAR_STYLE),
+        (width, pi_star, "π* at the same KL", STAR_STYLE),
     ):
         ax.bar(positions + shift, values, width, label=name, **style)
     ax.set_xticks(

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import MARKERS, OKABE_ITO
+from rwlib.plots import MARKERS, OKABE_ITO, positive_grid, tuple_text
 
 _COLOURS = (
     OKABE_ITO["blue"],
@@ -42,20 +42,8 @@ def _example(ref, rewards, labels):
     return ref, rewards, labels
 
 
-def _betas(betas) -> np.ndarray:
-    betas = np.asarray(betas, dtype=float)
-    if betas.ndim != 1 or betas.size < 2 or not (np.isfinite(betas) & (betas > 0)).all():
-        raise ValueError("betas must be a 1-d array of at least two positive, finite values")
-    return np.sort(betas)
-
-
-def _numbers(values) -> str:
-    """``(0.5, 0.3, 0.2, 0)``: a short tuple of numbers for a title."""
-    return "(" + ", ".join(f"{value:g}" for value in values) + ")"
-
-
 def _setting(ref, rewards) -> str:
-    return f"π_ref = {_numbers(ref)}, r = {_numbers(rewards)}"
+    return f"π_ref = {tuple_text(ref)}, r = {tuple_text(rewards)}"
 
 
 def _limits(ref, rewards):
@@ -96,7 +84,7 @@ def plot_pi_star_vs_beta(ref, rewards, betas, labels=None):
     'log'
     """
     ref, rewards, labels = _example(ref, rewards, labels)
-    betas = _betas(betas)
+    betas = positive_grid(betas)
     pi_star = rw.reward_weighted(ref, rewards, betas[:, None])
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, label in enumerate(labels):
@@ -153,7 +141,7 @@ def plot_reward_kl_vs_beta(ref, rewards, betas):
     π_ref = (0.6, 0.4), r = (2, 1)
     """
     ref, rewards, _ = _example(ref, rewards, None)
-    betas = _betas(betas)
+    betas = positive_grid(betas)
     pi_star = rw.reward_weighted(ref, rewards, betas[:, None])
     mean_reward = rw.expected_reward(pi_star, rewards)
     kl = rw.kl_divergence(pi_star, ref)
@@ -224,7 +212,7 @@ def plot_reward_kl_tradeoff(ref, rewards, betas, label_betas=(), others=None):
     ['β = 1']
     """
     ref, rewards, _ = _example(ref, rewards, None)
-    betas = _betas(betas)
+    betas = positive_grid(betas)
     pi_star = rw.reward_weighted(ref, rewards, betas[:, None])
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.plot(
