@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rwlib.validate import real_array, require_finite
+from rwlib.validate import real_array, require_finite, require_log_scores
 
 
 def scalar_or_array(values: np.ndarray):
@@ -81,9 +81,7 @@ def softmax_and_logsumexp(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _checked_logits(logits) -> np.ndarray:
     array = real_array(logits, "logits").astype(np.float64, copy=False)
-    require_finite(array, "logits", allow_minus_inf=True)
-    if np.isneginf(array).all(axis=-1).any():
-        raise ValueError("logits has a row that is -inf everywhere: no output can get probability")
+    require_log_scores(array, "logits")
     return array
 
 

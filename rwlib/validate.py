@@ -113,11 +113,16 @@ def require_probabilities(array: np.ndarray, name: str) -> None:
         )
 
 
-def require_log_probabilities(array: np.ndarray, name: str) -> None:
-    """Raise a ValueError unless every row is a vector of log-probabilities."""
+def require_log_scores(array: np.ndarray, name: str) -> None:
+    """Raise a ValueError unless every entry is finite or -inf and no row is -inf everywhere."""
     require_finite(array, name, allow_minus_inf=True)
     if np.isneginf(array).all(axis=-1).any():
         raise ValueError(f"{name} has a row that is -inf everywhere: no output has any probability")
+
+
+def require_log_probabilities(array: np.ndarray, name: str) -> None:
+    """Raise a ValueError unless every row is a vector of log-probabilities."""
+    require_log_scores(array, name)
     with np.errstate(under="ignore"):
         require_probabilities(np.exp(array), f"exp({name})")
 
