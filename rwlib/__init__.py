@@ -8,6 +8,7 @@ computes in log space where overflow is possible.
 """
 
 from rwlib.checks import check
+from rwlib.hidden_values import print_for_grading
 from rwlib.language_model import (
     BigramModel,
     contains_word,
@@ -68,6 +69,7 @@ __all__ = [
     "monte_carlo_z",
     "normalization_factor",
     "normalize",
+    "print_for_grading",
     "rejection_sample",
     "reward_weighted",
     "sample_pi_star",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,37 @@ def _release(args) -> int:
         return 1
     for path in written:
         print(f"wrote {path}")
+    return 0
+
+
+def _grade(args) -> int:
+    from rwlib import sandbox
+    from rwlib.grade import GradingError, Settings, grade
+
+    timeouts = {}
+    for item in args.question_timeout:
+        grade_id, _, seconds = item.partition("=")
+        try:
+            timeouts[grade_id] = float(seconds)
+        except ValueError:
+            print(
+                f"rwlib grade: --question-timeout wants ID=SECONDS, got {item!r}", file=sys.stderr
+            )
+            return 2
+    warning = sandbox.isolation_warning()
+    if warning:
+        print(f"rwlib grade: WARNING: {warning}", file=sys.stderr)
+    settings = Settings(
+        source=args.source, workers=args.workers, timeout=args.timeout, question_timeouts=timeouts
+    )
+    try:
+        results = grade(args.submissions, args.out, settings, force=args.force)
+    except GradingError as error:
+        print(f"rwlib grade: {error}", file=sys.stderr)
+        return 1
+    students = {r["student"] for r in results}
+    print(f"graded {len(results)} notebooks of {len(students)} students into {args.out}")
+    print(f"  {args.out / 'gradebook.csv'}, {args.out / 'grades.csv'}, {args.out / 'feedback'}/")
     return 0
 
 
@@ -35,5 +67,26 @@ def main(argv=None) -> int:
     release.add_argument("--out", type=Path, default=Path("notebooks"), help="(notebooks)")
     release.add_argument("--no-execute", action="store_true", help="write without executing")
     release.set_defaults(run=_release)
+    grade = commands.add_parser(
+        "grade",
+        help="grade SUBMISSIONS into GRADES (grades.csv, gradebook.csv, feedback/)",
+        description="Rebuild each submission from the source notebooks, run it with nbval in a "
+        "sandbox, and write grades.csv, gradebook.csv and feedback. Re-running grades only "
+        "what is new or changed.",
+    )
+    grade.add_argument("submissions", type=Path, help="<student>/<notebook>.ipynb, flat or zip")
+    grade.add_argument("--out", type=Path, required=True, help="the grades folder")
+    grade.add_argument("--source", type=Path, default=Path("solutions"), help="(solutions)")
+    grade.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1, help="(cores)")
+    grade.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (30)")
+    grade.add_argument(
+        "--question-timeout",
+        action="append",
+        default=[],
+        metavar="ID=SECONDS",
+        help="seconds per cell for one question (repeatable)",
+    )
+    grade.add_argument("--force", action="store_true", help="regrade what is already graded")
+    grade.set_defaults(run=_grade)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -1,0 +1,234 @@
+"""The sandbox a student's kernel runs in while ``rwlib grade`` grades it.
+
+With bubblewrap (``bwrap``, Debian package ``bubblewrap``) the kernel gets
+
+- no network (its own network namespace, with only a loopback device);
+- a file system of its own: the operating system (``/usr``, ``/etc``), the
+  Python installation and the course's virtual environment and ``rwlib``, all
+  read-only, and one writable scratch directory, its working directory. The
+  instructor's files, ``solutions/``, the other submissions and the grades are
+  not in it at all;
+- its own process and IPC namespaces and session;
+- when graded as root, a user id of its own (one per kernel), so that its
+  process limit holds and counts only its own processes.
+
+With or without bubblewrap, resource limits hold: address space (memory), CPU
+time, processes and the size of a written file (see :class:`Limits`). Without
+bubblewrap, only these limits hold, and :func:`isolation_warning` says so.
+
+The kernel talks to the grader through Unix sockets in its scratch directory
+(TCP does not cross network namespaces).
+
+``python -m rwlib.sandbox --limit NAME=VALUE ... [--uid N] -- COMMAND`` is the
+small launcher that sets the limits, drops to the user id and runs COMMAND.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+_RLIMITS = {
+    "memory_bytes": resource.RLIMIT_AS,
+    "cpu_seconds": resource.RLIMIT_CPU,
+    "processes": resource.RLIMIT_NPROC,
+    "file_bytes": resource.RLIMIT_FSIZE,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Resource limits of one kernel.
+
+    Attributes
+    ----------
+    memory_bytes : int
+        Address space (4 GiB): a 50 GB allocation fails with MemoryError.
+    cpu_seconds : int
+        CPU time of the whole kernel (10 minutes).
+    processes : int
+        Processes and threads of the kernel's user (64); enforced when the kernel
+        runs as a user of its own, i.e. when grading as root.
+    file_bytes : int
+        Largest file the kernel may write (64 MiB).
+    """
+
+    memory_bytes: int = 4 << 30
+    cpu_seconds: int = 600
+    processes: int = 64
+    file_bytes: int = 64 << 20
+
+
+@functools.cache
+def bubblewrap() -> str | None:
+    """The path of a working ``bwrap`` (it can make a network namespace), or None."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    probe = [path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"]
+    try:
+        ok = subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return path if ok else None
+
+
+def own_user_ids() -> bool:
+    """True when each kernel can run as a user of its own (grading as root, with bubblewrap)."""
+    return os.geteuid() == 0 and bubblewrap() is not None
+
+
+def isolation_warning() -> str | None:
+    """What is not isolated on this machine, or None when the full sandbox is on."""
+    if bubblewrap() is None:
+        return (
+            "bubblewrap (bwrap) is not installed or cannot make namespaces here, so student "
+            "kernels run WITHOUT the sandbox: they can use the network and read and write "
+            "whatever this user can. Only the memory, CPU, file-size and process limits hold. "
+            "Install it (Debian/Ubuntu: apt-get install bubblewrap) before grading for real."
+        )
+    if not own_user_ids():
+        return (
+            "grading as a normal user: kernels are sandboxed, but the process limit counts all "
+            "of this user's processes, so it is raised by what already runs. Grade as root (e.g. "
+            "in a container) for a per-kernel process limit."
+        )
+    return None
+
+
+def _ancestors(path: Path) -> list[Path]:
+    return list(reversed(path.parents))[1:]
+
+
+def _binds(paths_read_only: list[Path], scratch: Path) -> list[str]:
+    """bwrap arguments: directories that lead to each bind (mode 0755), then the binds."""
+    args, made = [], set()
+    for path in [*paths_read_only, scratch]:
+        for parent in _ancestors(path):
+            if parent not in made and str(parent) not in ("/usr", "/etc"):
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+    for path in paths_read_only:
+        args += ["--ro-bind", str(path), str(path)]
+    return args + ["--bind", str(scratch), str(scratch)]
+
+
+def _system() -> list[str]:
+    """bwrap arguments for the system: /usr and /etc, the merged-/usr links, /proc and /dev."""
+    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    return args + ["--proc", "/proc", "--dev", "/dev"]
+
+
+def python_paths() -> list[Path]:
+    """What a kernel must read: the Python installation, the environment, and rwlib itself."""
+    import rwlib
+
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    paths.add(Path(rwlib.__file__).resolve().parent)
+    # Keep only the outermost paths: binding a folder inside one already bound is redundant.
+    return sorted(p for p in paths if not any(q != p and q in p.parents for q in paths))
+
+
+def kernel_environment(scratch: Path) -> dict[str, str]:
+    """The whole environment of a kernel: nothing of the grader's own leaks in."""
+    return {
+        "HOME": str(scratch),
+        "TMPDIR": str(scratch),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "RWLIB_GRADING": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLCONFIGDIR": str(scratch / ".matplotlib"),
+        "IPYTHONDIR": str(scratch / ".ipython"),
+        "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter"),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+def command(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> list[str]:
+    """The command that runs ``argv`` in the sandbox, in ``scratch``, with ``limits``.
+
+    Parameters
+    ----------
+    argv : list of str
+        The kernel's command line (e.g. ``[python, -m, ipykernel_launcher, -f, FILE]``).
+    scratch : pathlib.Path
+        The kernel's own writable directory; the only one.
+    limits : Limits
+        Resource limits.
+    uid : int or None
+        Run as this user id (root only); None keeps the grader's user.
+
+    Returns
+    -------
+    list of str
+        ``bwrap ... -- python -m rwlib.sandbox ... -- argv`` with bubblewrap,
+        else ``python -m rwlib.sandbox ... -- argv``.
+    """
+    launcher = [sys.executable, "-m", "rwlib.sandbox"]
+    for field in dataclasses.fields(limits):
+        launcher += ["--limit", f"{field.name}={getattr(limits, field.name)}"]
+    if uid is not None:
+        launcher += ["--uid", str(uid)]
+    launcher += ["--", *argv]
+    bwrap = bubblewrap()
+    if bwrap is None:
+        return launcher
+    args = [bwrap, "--die-with-parent", "--new-session", "--clearenv"]
+    args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    args += ["--unshare-cgroup-try"]
+    if uid is not None:
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    args += _system() + _binds(python_paths(), scratch) + ["--chdir", str(scratch)]
+    for name, value in kernel_environment(scratch).items():
+        args += ["--setenv", name, value]
+    return [*args, "--", *launcher]
+
+
+def _launch(argv=None) -> None:
+    """``python -m rwlib.sandbox``: set the limits, drop to ``--uid``, then exec the command."""
+    parser = argparse.ArgumentParser(prog="python -m rwlib.sandbox")
+    parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--uid", type=int)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    for item in args.limit:
+        name, value = item.split("=")
+        resource.setrlimit(_RLIMITS[name], (int(value), int(value)))
+    if args.uid is not None:
+        os.setgroups([])
+        os.setgid(args.uid)
+        os.setuid(args.uid)
+    command_line = args.command[1:] if args.command[:1] == ["--"] else args.command
+    os.execv(command_line[0], command_line)
+
+
+def uid_for(worker: int, kernel: int) -> int:
+    """A user id of its own for the ``kernel``-th kernel of ``worker`` (no account needed).
+
+    Kernels that may run at the same time (one per worker) never share an id.
+
+    Examples
+    --------
+    >>> uid_for(0, 0), uid_for(1, 0), uid_for(1, 1)
+    (200000, 201000, 201001)
+    """
+    return 200_000 + 1000 * (worker % 100) + kernel % 1000
+
+
+if __name__ == "__main__":
+    _launch()
