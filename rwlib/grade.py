@@ -209,12 +209,8 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
         "result": str(result_path.resolve()),
     }
     rebuilt.metadata["rwlib_grading"]["manual"] = [q for q in found if q["manual"]]
-    path = (
-        work
-        / "rebuilt"
-        / submissions.fingerprint(key.encode())[:16]
-        / f"{submission.notebook}.ipynb"
-    )
+    folder = submissions.fingerprint(key.encode(), submission.student.encode())[:16]
+    path = work / "rebuilt" / folder / f"{submission.notebook}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(rebuilt, path)
     return None, path
