@@ -52,6 +52,25 @@ def _grade(args) -> int:
     return 0
 
 
+def _gradescope(args) -> int:
+    from rwlib.gradescope import GradescopeError, build
+
+    try:
+        names = build(args.out, args.source, args.notebooks, visibility=args.visibility)
+    except GradescopeError as error:
+        print(f"rwlib gradescope: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: the Gradescope autograder of {', '.join(names)}")
+    return 0
+
+
+def _gradescope_run(args) -> int:
+    from rwlib.gradescope import run
+
+    run(args.root, visibility=args.visibility)
+    return 0
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="rwlib", description=__doc__)
@@ -88,5 +107,35 @@ def main(argv=None) -> int:
     )
     grade.add_argument("--force", action="store_true", help="regrade what is already graded")
     grade.set_defaults(run=_grade)
+    gradescope = commands.add_parser(
+        "gradescope",
+        help="write a Gradescope autograder zip (setup.sh, run_autograder, the notebooks, rwlib)",
+        description="Write the zip to upload as a Gradescope programming assignment's "
+        "autograder. It grades each submission as `rwlib grade` does, one Gradescope test per "
+        "auto-graded question; written answers are graded by hand on Gradescope.",
+    )
+    gradescope.add_argument("--out", type=Path, required=True, help="the zip to write")
+    gradescope.add_argument("--source", type=Path, default=Path("solutions"), help="(solutions)")
+    gradescope.add_argument(
+        "--notebooks", nargs="+", help="the assignment's notebooks (default: all graded ones)"
+    )
+    gradescope.add_argument(
+        "--visibility",
+        choices=("hidden", "after_due_date", "after_published", "visible"),
+        default="after_published",
+        help="when students see the results (after_published)",
+    )
+    gradescope.set_defaults(run=_gradescope)
+    gradescope_run = commands.add_parser(
+        "gradescope-run",
+        help="what run_autograder runs: grade ROOT/submission into ROOT/results/results.json",
+    )
+    gradescope_run.add_argument("--root", type=Path, default=Path("/autograder"))
+    gradescope_run.add_argument(
+        "--visibility",
+        choices=("hidden", "after_due_date", "after_published", "visible"),
+        default="after_published",
+    )
+    gradescope_run.set_defaults(run=_gradescope_run)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -1,0 +1,192 @@
+"""``rwlib gradescope``: the autograder zip, run the way Gradescope runs it, and its results.json.
+
+The zip is built from a source folder holding lesson 02's solution, executed
+here so that its grading values are fresh. Each run unpacks the zip into a
+folder laid out like Gradescope's ``/autograder`` (``source/``, ``submission/``,
+``results/``) and runs the unpacked ``run_autograder`` with ``RWLIB_PYTHON`` and
+``AUTOGRADER_ROOT`` pointing at this environment and that folder.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rwlib import cli
+from rwlib.gradescope import GradescopeError, build
+from rwlib.hidden_values import parse
+from rwlib.release import _execute
+from rwlib.submissions import questions
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "02_normalization_factor"
+WRONG_ID = "02-shift-ratio"
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    """A source folder with lesson 02's solution notebook, executed."""
+    folder = tmp_path_factory.mktemp("solutions")
+    notebook = nbformat.read(ROOT / "solutions" / f"{NAME}.ipynb", as_version=4)
+    _execute(notebook, folder)
+    nbformat.write(notebook, folder / f"{NAME}.ipynb")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def autograder(source, tmp_path_factory) -> Path:
+    """The autograder zip built from ``source``."""
+    path = tmp_path_factory.mktemp("zip") / "autograder.zip"
+    build(path, source)
+    return path
+
+
+def run_autograder(autograder: Path, root: Path, files: dict[str, bytes]) -> dict:
+    """Unpack the zip like Gradescope, submit ``files``, run run_autograder; its results.json."""
+    with zipfile.ZipFile(autograder) as archive:
+        archive.extractall(root / "source")
+        for info in archive.infolist():  # extractall drops the modes; unzip keeps them
+            os.chmod(root / "source" / info.filename, (info.external_attr >> 16) & 0o777)
+    (root / "results").mkdir()
+    for name, data in files.items():
+        (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / name).write_bytes(data)
+    env = {**os.environ, "RWLIB_PYTHON": sys.executable, "AUTOGRADER_ROOT": str(root)}
+    run = subprocess.run(
+        [root / "source" / "run_autograder"],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def reference_values(notebook) -> list:
+    """Every value of every grading line stored in the notebook's outputs, flattened."""
+    values = []
+
+    def flatten(value):
+        if isinstance(value, list):
+            for item in value:
+                flatten(item)
+        else:
+            values.append(value)
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            for record in parse(output.get("text", "")):
+                flatten(record["values"])
+    return values
+
+
+def validate(results: dict, source: Path) -> dict[str, dict]:
+    """Check results.json against Gradescope's format and the notebook; its tests by name."""
+    notebook = nbformat.read(source / f"{NAME}.ipynb", as_version=4)
+    assert isinstance(results["score"], (int, float))
+    assert isinstance(results["output"], str)
+    assert results["stdout_visibility"] == "hidden"
+    number = (int, float)
+    for test in results["tests"]:
+        assert isinstance(test["name"], str)
+        assert isinstance(test["score"], number) and not isinstance(test["score"], bool)
+        assert isinstance(test["max_score"], number) and not isinstance(test["max_score"], bool)
+        assert test["status"] in ("passed", "failed")
+        assert isinstance(test["output"], str)
+        assert test["visibility"] == "after_published"
+        assert 0 <= test["score"] <= test["max_score"]
+    assert results["score"] == sum(test["score"] for test in results["tests"])
+    points = {f"{NAME}: {q['id']}": q["points"] for q in questions(notebook) if not q["manual"]}
+    assert {t["name"]: t["max_score"] for t in results["tests"]} == points
+    values = reference_values(notebook)
+    assert values, "the source notebook stores no grading values"
+    texts = [results["output"]] + [test["output"] for test in results["tests"]]
+    for value in values:
+        shown = {str(value)} if isinstance(value, str) else {repr(value), f"{value:.6g}"}
+        if isinstance(value, float) and value.is_integer():
+            shown = {repr(value)}  # "1" is in many a message without giving anything away
+        for text in texts:
+            assert not any(s in text for s in shown), f"{value!r} is shown in {text!r}"
+    return {test["name"]: test for test in results["tests"]}
+
+
+def test_builds_are_byte_identical_and_hold_what_gradescope_needs(source, tmp_path):
+    first, second = tmp_path / "first.zip", tmp_path / "second.zip"
+    assert cli.main(["gradescope", "--out", str(first), "--source", str(source)]) == 0
+    build(second, source, [NAME])
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+        run = archive.read("run_autograder").decode()
+        setup = archive.read("setup.sh").decode()
+        listed = archive.read("notebooks.txt").decode()
+    for name in ("run_autograder", "setup.sh"):
+        assert (infos[name].external_attr >> 16) & 0o777 == 0o755
+    assert f"solutions/{NAME}.ipynb" in infos and listed == f"{NAME}\n"
+    for name in ("pyproject.toml", "README.md", "LICENSE", "rwlib/__init__.py", "rwlib/grade.py"):
+        assert f"package/{name}" in infos
+    assert not [n for n in infos if "__pycache__" in n or n.endswith(".pyc")]
+    assert '"${RWLIB_PYTHON:-/autograder/venv/bin/python}" -m rwlib gradescope-run' in run
+    assert '--root "${AUTOGRADER_ROOT:-/autograder}"' in run
+    assert "apt-get install -y python3 python3-venv python3-pip bubblewrap" in setup
+    assert '"/autograder/source/package[course]"' in setup
+
+
+def test_build_refuses_notebooks_without_grading_values(source, tmp_path):
+    notebook = nbformat.read(source / f"{NAME}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    nbformat.write(notebook, tmp_path / f"{NAME}.ipynb")
+    with pytest.raises(GradescopeError, match="grading values"):
+        build(tmp_path / "autograder.zip", tmp_path)
+    with pytest.raises(GradescopeError, match="no graded notebook"):
+        build(tmp_path / "autograder.zip", source, ["99_no_such_notebook"])
+
+
+def test_a_correct_submission_gets_full_marks(source, autograder, tmp_path):
+    submitted = (source / f"{NAME}.ipynb").read_bytes()
+    files = {f"work/{NAME}.ipynb": submitted, "notes.txt": b"hello"}
+    results = run_autograder(autograder, tmp_path / "autograder", files)
+    tests = validate(results, source)
+    assert all(test["status"] == "passed" for test in tests.values())
+    assert results["score"] == sum(test["max_score"] for test in tests.values()) > 0
+    assert "ignored notes.txt" in results["output"]
+    assert "02-explain-zero-reward" in results["output"]  # the written answer, graded by hand
+
+
+def test_one_wrong_answer_loses_exactly_its_points(source, autograder, tmp_path):
+    notebook = nbformat.read(source / f"{NAME}.ipynb", as_version=4)
+    (cell,) = [
+        c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == f"{WRONG_ID}-answer"
+    ]
+    cell.source = f"{cell.source}\nz_ratio = 1 / z_ratio"
+    submitted = {f"{NAME}.ipynb": nbformat.writes(notebook).encode()}
+    results = run_autograder(autograder, tmp_path / "autograder", submitted)
+    tests = validate(results, source)
+    wrong = tests.pop(f"{NAME}: {WRONG_ID}")
+    assert wrong["status"] == "failed" and wrong["score"] == 0
+    assert wrong["output"].startswith("failed: ") and "upside down" in wrong["output"]
+    assert all(test["status"] == "passed" for test in tests.values())
+    assert results["score"] == sum(test["max_score"] for test in tests.values())
+
+
+def test_a_missing_notebook_scores_zero(source, autograder, tmp_path):
+    misnamed = {f"{NAME} (1).ipynb": (source / f"{NAME}.ipynb").read_bytes()}
+    results = run_autograder(autograder, tmp_path / "autograder", misnamed)
+    tests = validate(results, source)
+    assert results["score"] == 0
+    assert all(
+        t["status"] == "failed" and t["output"].startswith("missing") for t in tests.values()
+    )
+    assert f"ignored {NAME} (1).ipynb" in results["output"]
+    assert "not submitted" in results["output"]
