@@ -28,6 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -216,14 +217,14 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
     return None, path
 
 
-def _pytest_command(paths, settings: Settings, work: Path) -> list[str]:
+def _pytest_command(paths, settings: Settings, work: Path, scratch: Path) -> list[str]:
     (work / "pytest.ini").write_text("[pytest]\n")
     command = [sys.executable, "-m", "pytest", "-p", "rwlib.grading_plugin", "--nbval-lax"]
     command += ["-c", str(work / "pytest.ini"), "--rootdir", str(work), "--noconftest"]
     command += ["-p", "no:cacheprovider", "-q", "--tb=no", "-W", "ignore"]
     command += [f"--nbval-cell-timeout={settings.timeout}", "--nbval-kernel-startup-timeout=60"]
     command += [f"--rwlib-output-limit={settings.output_limit}"]
-    command += [f"--rwlib-scratch={work / 'scratch'}"]
+    command += [f"--rwlib-scratch={scratch}"]
     if settings.workers > 1:
         command += ["-n", str(settings.workers), "--dist", "loadfile"]
     return command + [str(p) for p in paths]
@@ -259,8 +260,7 @@ def grade(root: Path, out: Path, settings: Settings = Settings(), *, force=False
     sources = _sources(Path(settings.source))
     found, skipped = submissions.find(root, set(sources), skip=out)
     work = out / ".work"
-    (work / "scratch").mkdir(parents=True, exist_ok=True)
-    os.chmod(work / "scratch", 0o711)
+    work.mkdir(parents=True, exist_ok=True)
     results, pending = [], {}
     run = os.urandom(8).hex()
     seen = set()
@@ -302,9 +302,13 @@ def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, p
         expected[Path(grading["result"])] = grading
     new: dict[Path, dict] = {}
     failed = 0
+    # Kernels talk over Unix sockets in their scratch folders, whose paths may not exceed
+    # about 100 bytes: the scratch folders live in the system's temporary folder, not in GRADES.
+    scratch = Path(tempfile.mkdtemp(prefix="rwlib-grade-"))
+    os.chmod(scratch, 0o711)
     with open(work / "pytest.log", "w") as log:
         process = subprocess.Popen(
-            _pytest_command(pending, settings, work),
+            _pytest_command(pending, settings, work, scratch),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=work,
@@ -336,6 +340,7 @@ def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, p
             if process.poll() is None:
                 os.killpg(process.pid, 9)
                 process.wait()
+            shutil.rmtree(scratch, ignore_errors=True)
     for result_path, grading in expected.items():
         if result_path not in new:
             message = "the grader could not run this notebook; see GRADES/.work/pytest.log"

@@ -1,0 +1,96 @@
+"""``rwlib grade`` re-runs: only what changed is graded again, and a killed run loses nothing."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rwlib.grade import Settings, grade
+from rwlib.release import student_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "02_normalization_factor"
+SETTINGS = Settings(source=ROOT / "solutions", workers=2, timeout=30)
+
+
+def _write_class(folder: Path, students: dict) -> None:
+    for student, notebook in students.items():
+        (folder / student).mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, folder / student / f"{NAME}.ipynb")
+
+
+def _runs(out: Path) -> dict[str, str]:
+    """The run id that graded each student's result file."""
+    return {
+        path.parent.name: json.loads(path.read_text())["run"]
+        for path in (out / ".work" / "results").rglob("*.json")
+    }
+
+
+@pytest.fixture(scope="module")
+def notebooks():
+    solution = nbformat.read(ROOT / "solutions" / f"{NAME}.ipynb", as_version=4)
+    return solution, student_notebook(solution, NAME)
+
+
+def test_a_rerun_grades_only_new_or_changed_submissions(tmp_path, notebooks):
+    solution, blank = notebooks
+    submissions, out = tmp_path / "submissions", tmp_path / "grades"
+    _write_class(submissions, {"ann": solution, "ben": blank})
+    grade(submissions, out, SETTINGS, progress=False)
+    first = _runs(out)
+    late = copy.deepcopy(blank)
+    late.cells[0].source += " "  # ben resubmits: the same answers, different bytes
+    _write_class(submissions, {"ben": late, "cat": solution})
+    results = grade(submissions, out, SETTINGS, progress=False)
+    second = _runs(out)
+    assert second["ann"] == first["ann"]
+    assert second["ben"] != first["ben"] and "cat" in second
+    totals = {r["student"]: sum(q["score"] for q in r["questions"]) for r in results}
+    assert totals == {"ann": 12, "ben": 0, "cat": 12}
+    grade(submissions, out, SETTINGS, force=True, progress=False)
+    third = _runs(out)
+    assert all(third[s] != second[s] for s in second)
+
+
+def test_a_killed_run_keeps_what_it_graded(tmp_path, notebooks):
+    solution, _ = notebooks
+    submissions, out = tmp_path / "submissions", tmp_path / "grades"
+    _write_class(submissions, {f"s{i}": solution for i in range(6)})
+    command = [sys.executable, "-m", "rwlib", "grade", str(submissions), "--out", str(out)]
+    command += ["--source", str(ROOT / "solutions"), "-n", "1"]
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not _runs(out) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    graded = _runs(out)
+    assert 1 <= len(graded) < 6, "the run should have been killed half-way"
+    grade(submissions, out, Settings(source=ROOT / "solutions", workers=1), progress=False)
+    after = _runs(out)
+    assert {s: after[s] for s in graded} == graded
+    assert len(after) == 6
+    gradebook = (out / "gradebook.csv").read_text().splitlines()
+    assert len(gradebook) == 7 and all(line.endswith(",12,12,12") for line in gradebook[1:])
+
+
+def test_the_command_line_names_bad_input(tmp_path):
+    command = [sys.executable, "-m", "rwlib", "grade", str(tmp_path / "nowhere"), "--out"]
+    done = subprocess.run([*command, str(tmp_path / "g")], capture_output=True, text=True)
+    assert done.returncode == 1 and "is not a folder of submissions" in done.stderr
+    done = subprocess.run(
+        [*command, str(tmp_path), "--question-timeout", "no-seconds"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "ID=SECONDS" in done.stderr
