@@ -1,0 +1,554 @@
+"""The grading values that the solutions store are right, and every graded cell stores them.
+
+A hidden test in a solution notebook only prints the values the answer produces
+(``rw.print_for_grading``); ``rwlib release`` stores the line the instructor's
+solution prints as the cell's output, and the grader compares a student's line
+with it (``rwlib.hidden_values.compare``). The expectation therefore lives in the
+stored output only, and it is checked here, in the test suite, against the closed
+forms and independent routes that the hidden tests asserted before (same
+tolerances), together with the tolerance the line carries.
+
+After editing a solution notebook, run ``rwlib release`` so that its outputs are fresh.
+"""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import rwlib as rw
+from rwlib.hidden_values import compare, parse
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def graded_code_cells() -> dict[str, tuple[str, dict]]:
+    """grade_id -> (notebook name, cell) of every graded code cell with points in solutions/."""
+    cells = {}
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("grade") and meta.get("points", 0) > 0:
+                assert meta["grade_id"] not in cells, f"two cells share {meta['grade_id']}"
+                cells[meta["grade_id"]] = (path.name, cell)
+    return cells
+
+
+GRADED = graded_code_cells()
+
+
+def stored_text(grade_id: str) -> str:
+    """The joined stream text of the outputs the solution stores for ``grade_id``."""
+    _, cell = GRADED[grade_id]
+    return "".join(
+        output.get("text", "") for output in cell.outputs if output.output_type == "stream"
+    )
+
+
+def recorded(grade_id: str) -> dict:
+    """The one grading record (values, rtol, atol) stored for ``grade_id``."""
+    (record,) = parse(stored_text(grade_id))
+    return record
+
+
+def hidden_region(source: str) -> str | None:
+    """The text between the hidden-test markers, or None without them."""
+    if BEGIN_HIDDEN not in source:
+        return None
+    return source.split(BEGIN_HIDDEN, 1)[1].split(END_HIDDEN, 1)[0]
+
+
+def line(*values, rtol=1.0, atol=1.0) -> str:
+    """A grading line as a student's kernel would print it (its tolerance does not count)."""
+    record = {"values": [np.asarray(v, dtype=float).tolist() for v in values]}
+    return "grading values: " + json.dumps({**record, "rtol": rtol, "atol": atol})
+
+
+def accepted(grade_id: str, *values) -> bool:
+    """Whether the grader accepts ``values`` for ``grade_id`` (the grader's own comparison)."""
+    return compare(line(*values), stored_text(grade_id)) is None
+
+
+# The checks the hidden tests used to assert, one per question: the recorded values
+# against closed forms or an independent route, with the old tolerances (an explicit old
+# rtol now comes with atol=0: numpy's default atol of 1e-8 would let a stored value wrong
+# in its 9th digit pass, and fail every right answer at the grader's rtol); and the
+# tolerance (rtol, atol) that the hidden test must print.
+REFERENCES = {}
+
+
+def reference(grade_id: str, *, rtol: float, atol: float = 0.0):
+    def register(check):
+        REFERENCES[grade_id] = (check, rtol, atol)
+        return check
+
+    return register
+
+
+# --- The notebooks' data, as the solution notebooks define it. -------------------------------
+
+REF3_04, REWARDS3_04 = np.array([0.2, 0.5, 0.3]), np.array([3.0, 1.0, 0.0])  # notebook 04
+GRID_04 = np.geomspace(0.1, 10.0, 41)
+REF_E, REWARDS_E = np.array([0.2, 0.5, 0.3]), np.array([3.0, 1.0, 0.0])  # notebook 05
+POLICY_E = np.array([0.4, 0.4, 0.2])
+P_GRID_E = np.linspace(0.0, 1.0, 1001)
+REF6 = np.array([0.15, 0.30, 0.25, 0.20, 0.08, 0.02])
+REWARDS6 = np.array([3.0, 1.5, 0.5, 1.0, -2.0, -3.0])
+
+
+def language_model():
+    """The course's bigram model and its per-word rewards (notebooks 07 and 08)."""
+    model = rw.course_model()
+    return model, rw.token_rewards(model, rw.sentiment_lexicon())
+
+
+def two_word_sequences():
+    """pi_ref and r of all two-word sequences (notebook 08's ref_seq and reward_seq)."""
+    model, token_reward = language_model()
+    ids, log_ref = model.enumerate(2)
+    return model, np.exp(log_ref), rw.sequence_reward(ids, token_reward)
+
+
+def p_a(t):
+    """P(A) of the scores (12, 7, 1) at temperature t."""
+    return 1 / (1 + np.exp(-5 / t) + np.exp(-11 / t))
+
+
+def temperature_for(p, low=1.0, high=10.0):
+    """The temperature at which P(A) = p, by bisection (P(A) falls as t grows)."""
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (middle, high) if p_a(middle) > p else (low, middle)
+    return (low + high) / 2
+
+
+def exact_beta_for_z_3():
+    # Z = 3 is a quadratic in u = e^(1/beta): 0.6 u^2 + 0.4 u - 3 = 0.
+    u = (-0.4 + np.sqrt(0.4**2 + 4 * 0.6 * 3.0)) / (2 * 0.6)
+    return 1 / np.log(u)
+
+
+def exact_samples_for_1_percent():
+    # From chi^2 = Z(1/2) / Z(1)^2 - 1: n = chi^2 / 0.01^2.
+    model, token_rewards = language_model()
+    chi2 = np.expm1(
+        rw.log_z_by_recursion(model, token_rewards, 3, 0.5)
+        - 2 * rw.log_z_by_recursion(model, token_rewards, 3, 1.0)
+    )
+    return chi2 / 0.01**2
+
+
+# --- Lesson 01 ---------------------------------------------------------------------------------
+
+
+@reference("01-probability-of-b", rtol=1e-12)
+def _(p_b):
+    assert np.isclose(p_b, 7 / (12 + 7 + 1), rtol=1e-12, atol=0)
+
+
+@reference("01-softmax-b-with-d", rtol=1e-12)
+def _(p_b_four):
+    assert np.isclose(p_b_four, 1 / (1 + np.exp(5) + np.exp(-6) + np.exp(4)), rtol=1e-12, atol=0)
+
+
+@reference("01-stable-softmax", rtol=1e-12)
+def _(big, small, equal):
+    assert np.allclose(big, [1 / (1 + np.e), np.e / (1 + np.e)], rtol=1e-12, atol=0)
+    expected = np.exp([-1.0, 0.0, -2.0]) / np.exp([-1.0, 0.0, -2.0]).sum()
+    assert np.allclose(small, expected, rtol=1e-12, atol=0)
+    assert np.allclose(equal, [0.5, 0.5], rtol=1e-15, atol=0)
+
+
+# The old test accepted |P(A) - 0.9| < 2e-4; around the solution's T that is a relative
+# band of 9.14e-4 in T (test_band_tolerances).
+@reference("01-temperature-p-a-90", rtol=9.15e-4)
+def _(t_90):
+    assert abs(p_a(t_90) - 0.9) < 2e-4
+
+
+# --- Lesson 02 ---------------------------------------------------------------------------------
+
+
+@reference("02-z-three-outputs", rtol=1e-12)
+def _(z_three):
+    assert np.isclose(z_three, 0.5 * np.exp(2.0) + 0.3 + 0.2 * np.exp(-2.0), rtol=1e-12, atol=0)
+
+
+@reference("02-shift-ratio", rtol=1e-12)
+def _(z_ratio):
+    assert np.isclose(z_ratio, np.exp(-2.0 / 0.8), rtol=1e-12, atol=0)
+
+
+@reference("02-beta-for-z-3", rtol=1e-3)
+def _(beta_z3):
+    exact = exact_beta_for_z_3()
+    assert abs(beta_z3 - exact) <= 1e-3 * exact
+    assert abs(rw.normalization_factor([0.6, 0.4], [2.0, 1.0], beta=beta_z3) - 3.0) < 0.01
+
+
+@reference("02-log-z-large", rtol=1e-14)
+def _(log_z_large):
+    # m / beta = 1600; the other two terms are e^-1000 and e^-600 times smaller than 0.5.
+    assert np.isclose(log_z_large, 1600 + np.log(0.5), rtol=1e-14, atol=0)
+
+
+@reference("02-z-from-scratch", rtol=1e-12)
+def _(two, zero_rewards, equal_rewards):
+    assert np.isclose(two, 0.6 * np.e**2 + 0.4 * np.e, rtol=1e-12, atol=0)
+    assert np.isclose(zero_rewards, 1.0, rtol=1e-12, atol=0)
+    assert np.isclose(equal_rewards, np.exp(3.0), rtol=1e-12, atol=0)
+
+
+# --- Lesson 03 ---------------------------------------------------------------------------------
+
+
+@reference("03-pi-star-beta-half", rtol=1e-9)
+def _(pi_y1_half):
+    assert np.isclose(
+        pi_y1_half, 0.6 * np.exp(4) / (0.6 * np.exp(4) + 0.4 * np.exp(2)), rtol=1e-9, atol=0
+    )
+
+
+# 1e-6 e^r within rtol 1e-6 of the others' weight is |r - r_exact| <~ 1e-6: atol 1e-6.
+@reference("03-half-mass-reward", rtol=0.0, atol=1e-6)
+def _(r_half):
+    assert np.isclose(rw.reward_weighted([0.6, 0.4 - 1e-6, 1e-6], [2.0, 1.0, r_half])[2], 0.5)
+    assert np.isclose(
+        1e-6 * np.exp(r_half), 0.6 * np.exp(2) + (0.4 - 1e-6) * np.exp(1), rtol=1e-6, atol=0
+    )
+
+
+# pi*(terse) / pi*(balanced) = e^((r - r_exact) / 0.5): rtol 1e-6 on pi* is |r - r_exact| <~ 5e-7.
+@reference("03-equal-completions", rtol=0.0, atol=5e-7)
+def _(r_terse):
+    pi_check = rw.reward_weighted(
+        [0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, r_terse, 1.0, -2.0, -3.0], beta=0.5
+    )
+    assert np.isclose(pi_check[2], pi_check[0], rtol=1e-6, atol=0)
+
+
+@reference("03-reweight-function", rtol=1e-12)
+def _(two, zero, large):
+    z_two = 0.6 * np.exp(2) + 0.4 * np.exp(1)
+    assert np.allclose(two, [0.6 * np.exp(2) / z_two, 0.4 * np.exp(1) / z_two], rtol=1e-12, atol=0)
+    assert zero[1] == 0.0 and np.isclose(np.sum(zero), 1.0)
+    z_zero = 0.3 + 0.7 * np.exp(-2.0)
+    assert np.allclose(zero, [0.3 / z_zero, 0.0, 0.7 * np.exp(-2.0) / z_zero], rtol=1e-12, atol=0)
+    assert np.allclose(large, [1 / (1 + np.exp(-1)), 1 / (1 + np.exp(1))], rtol=1e-12, atol=0)
+
+
+# --- Lesson 04 ---------------------------------------------------------------------------------
+
+
+@reference("04-beta-for-0-9", rtol=1e-6)
+def _(beta_90):
+    # Closed form: logit 0.9 - logit 0.6 = log 9 - log 1.5 = log 6 = 1 / beta.
+    assert np.isclose(beta_90, 1 / np.log(6), rtol=1e-6, atol=0)
+
+
+@reference("04-kl-at-half", rtol=1e-9)
+def _(kl_half):
+    # q = sigma(log 1.5 + 2); KL = q log(q / 0.6) + (1 - q) log((1 - q) / 0.4).
+    q = 1.5 * np.exp(2) / (1.5 * np.exp(2) + 1)
+    assert np.isclose(
+        kl_half, q * np.log(q / 0.6) + (1 - q) * np.log((1 - q) / 0.4), rtol=1e-9, atol=0
+    )
+
+
+def kl_budget_grid_kls():
+    """KL(pi*_beta || ref) on notebook 04's grid: pi* as a numpy softmax, the KL summed by hand."""
+    logits = np.log(REF3_04) + REWARDS3_04 / GRID_04[:, None]
+    pi = np.exp(logits - logits.max(axis=1, keepdims=True))
+    pi /= pi.sum(axis=1, keepdims=True)
+    return np.sum(pi * np.log(pi / REF3_04), axis=1)
+
+
+@reference("04-kl-budget", rtol=1e-12)
+def _(beta_budget):
+    kls = kl_budget_grid_kls()
+    i = int(np.argmin(np.abs(GRID_04 - beta_budget)))
+    assert np.isclose(GRID_04[i], beta_budget, rtol=1e-12, atol=0)
+    assert kls[i] <= 0.1 < kls[i - 1]
+
+
+def two_output_by_hand(p, r1, r2, beta):
+    return p * np.exp(r1 / beta) / (p * np.exp(r1 / beta) + (1 - p) * np.exp(r2 / beta))
+
+
+@reference("04-two-output-pi-star", rtol=1e-12)
+def _(example, equal, half, half_swapped, other, other_swapped):
+    assert np.isclose(example, 1.5 * np.e / (1.5 * np.e + 1), rtol=1e-12, atol=0)
+    assert np.isclose(equal, 0.35, rtol=1e-12, atol=0)
+    # Swapping the outputs gives the complement.
+    assert np.isclose(half + half_swapped, 1.0, rtol=1e-12, atol=0)
+    assert np.isclose(other + other_swapped, 1.0, rtol=1e-12, atol=0)
+    # Each value is now graded on its own: pi*(y1) by hand too.
+    assert np.isclose(half, two_output_by_hand(0.6, 2.0, 1.0, 0.5), rtol=1e-12, atol=0)
+    assert np.isclose(other, two_output_by_hand(0.2, -1.0, 3.0, 4.0), rtol=1e-12, atol=0)
+
+
+# --- Lesson 05 ---------------------------------------------------------------------------------
+
+
+@reference("05-max-j-three-outputs", rtol=1e-9)
+def _(j_max):
+    # Closed form: beta log(0.2 e^6 + 0.5 e^2 + 0.3); and no policy does better.
+    assert np.isclose(
+        j_max, 0.5 * np.log(0.2 * np.exp(6) + 0.5 * np.exp(2) + 0.3), rtol=1e-9, atol=0
+    )
+    w = np.array([0.2 * np.exp(6), 0.5 * np.exp(2), 0.3])
+    assert np.isclose(rw.kl_regularized_objective(w / w.sum(), REF_E, REWARDS_E, 0.5), j_max)
+    others = np.random.default_rng(0).dirichlet(np.ones(3), size=200)
+    assert np.all(rw.kl_regularized_objective(others, REF_E, REWARDS_E, 0.5) < j_max)
+
+
+@reference("05-kl-from-j", rtol=1e-9)
+def _(kl_to_optimum):
+    # Independent route: pi* by hand, then the KL summed by hand.
+    w = np.array([0.2 * np.exp(6), 0.5 * np.exp(2), 0.3])
+    star = w / w.sum()
+    assert np.isclose(kl_to_optimum, np.sum(POLICY_E * np.log(POLICY_E / star)), rtol=1e-9, atol=0)
+
+
+# The old test pinned the grid's maximizer (on the grid within 1e-12, within 1e-3 of pi*(y1),
+# J at least J at both neighbours): the exact maximizer, off the grid, was wrong.
+@reference("05-best-p-grid", rtol=0.0, atol=1e-12)
+def _(p_best):
+    q = 1 / (1 + np.exp(-(np.log(1.5) + 1 / 0.3)))
+    assert abs(p_best - q) <= 1e-3
+    assert np.isclose(P_GRID_E, p_best, rtol=0, atol=1e-12).any()
+
+    def j(p):
+        return 2 * p + (1 - p) - 0.3 * (p * np.log(p / 0.6) + (1 - p) * np.log((1 - p) / 0.4))
+
+    assert j(p_best) >= max(j(p_best - 1e-3), j(p_best + 1e-3))
+
+
+@reference("05-objective", rtol=1e-12)
+def _(at_star, at_ref, all_on_y2, zero_where_ref_zero):
+    # J(pi*) = beta log Z = log(0.6 e^2 + 0.4 e) at beta = 1; J(pi_ref) = E_ref[r] = 1.6.
+    assert np.isclose(at_star, np.log(0.6 * np.e**2 + 0.4 * np.e), rtol=1e-12, atol=0)
+    assert np.isclose(at_ref, 1.6, rtol=1e-12, atol=0)
+    # All on y2 gives 1 + beta log 0.4; a zero where the reference is zero too adds nothing.
+    assert np.isclose(all_on_y2, 1 + 2 * np.log(0.4), rtol=1e-12, atol=0)
+    assert np.isclose(zero_where_ref_zero, 2.0, rtol=1e-12, atol=0)
+
+
+# --- Lesson 06 ---------------------------------------------------------------------------------
+
+
+@reference("06-implicit-reward", rtol=1e-9)
+def _(reward_y2):
+    # Closed form: 0.5 log(0.6 / 0.3) + 0.5 * 1.2 = 0.5 log 2 + 0.6.
+    assert np.isclose(reward_y2, 0.5 * np.log(2) + 0.6, rtol=1e-9, atol=0)
+    # The rewards of all three outputs reproduce the policy as pi*, with log Z = 1.2.
+    r = 0.5 * np.log(np.array([0.2, 0.6, 0.2]) / np.array([0.5, 0.3, 0.2])) + 0.6
+    w = np.array([0.5, 0.3, 0.2]) * np.exp(r / 0.5)
+    assert np.isclose(r[1], reward_y2, rtol=1e-9, atol=0)
+    assert np.isclose(np.log(w.sum()), 1.2, rtol=1e-12, atol=0)
+    assert np.allclose(w / w.sum(), [0.2, 0.6, 0.2], rtol=1e-12, atol=0)
+
+
+@reference("06-dpo-loss-pair", rtol=1e-9)
+def _(pair_loss):
+    # Margin 0.1 * ((-12.3 + 13.0) - (-15.1 + 14.2)) = 0.1 * (0.7 + 0.9) = 0.16.
+    assert np.isclose(pair_loss, np.log(1 + np.exp(-0.16)), rtol=1e-9, atol=0)
+    assert 0 < pair_loss < np.log(2)
+
+
+@reference("06-p-for-loss", rtol=1e-7)
+def _(p_loss_03):
+    # sigma(m) = e^-0.3, so m = -log(e^0.3 - 1); then logit p = logit 0.6 + m / 0.5.
+    m = -np.log(np.exp(0.3) - 1)
+    p = 1 / (1 + np.exp(-(np.log(1.5) + m / 0.5)))
+    assert np.isclose(p_loss_03, p, rtol=1e-7, atol=0)
+    assert np.isclose(rw.dpo_loss(p_loss_03, 1 - p_loss_03, 0.6, 0.4, 0.5), 0.3, rtol=1e-6, atol=0)
+
+
+@reference("06-preference-probability", rtol=1e-12)
+def _(reference_only, at_pi_star, chosen_first, rejected_first):
+    # The reference prefers nothing: 1/2 for every pair.
+    assert np.isclose(reference_only, 0.5, rtol=1e-12, atol=0)
+    # At pi*, the preference is sigma(r_w - r_l) of the true rewards (the log Z terms cancel).
+    assert np.isclose(at_pi_star, 1 / (1 + np.exp(-2.0)), rtol=1e-12, atol=0)
+    # Swapping chosen and rejected gives the complement ...
+    assert np.isclose(chosen_first + rejected_first, 1.0, rtol=1e-12, atol=0)
+    # ... and, by hand, the margin is 2 log((0.1 / 0.3) / (0.5 / 0.3)) = 2 log 0.2: sigma = 1/26.
+    assert np.isclose(chosen_first, 1 / 26, rtol=1e-12, atol=0)
+
+
+# --- Lesson 07 ---------------------------------------------------------------------------------
+
+
+@reference("07-log-z-two-tokens", rtol=1e-10)
+def _(log_z_two):
+    # Independent route: enumerate the 46^2 sequences and log-sum-exp by hand.
+    model, token_rewards = language_model()
+    ids, log_ref = model.enumerate(2)
+    a = log_ref + rw.sequence_reward(ids, token_rewards) / 0.5
+    assert np.isclose(log_z_two, a.max() + np.log(np.exp(a - a.max()).sum()), rtol=1e-10, atol=0)
+
+
+# The old test accepted n within a factor 2 of the exact n; the grader accepts a factor 2
+# around the solution's pilot estimate (rtol 0.5), which is 1.23 times the exact n.
+@reference("07-samples-for-1-percent", rtol=0.5)
+def _(n_needed):
+    assert 0.5 < n_needed / exact_samples_for_1_percent() < 2
+
+
+@reference("07-ess-quarter", rtol=1e-10)
+def _(ess_quarter):
+    # By hand: rewards 3, 3, 2, 2, 2, 1, 0, -1, -2, 0; ESS = (sum w)^2 / sum w^2 with w = e^(4 r).
+    w = np.exp(4 * np.array([3, 3, 2, 2, 2, 1, 0, -1, -2, 0]))
+    assert np.isclose(ess_quarter, w.sum() ** 2 / (w**2).sum(), rtol=1e-10, atol=0)
+
+
+@reference("07-mc-log-z", rtol=1e-12)
+def _(equal, log_two, overflow, underflow):
+    # Equal rewards give r / beta exactly; rewards 0 and log 3 at beta 1 give log 2.
+    assert np.isclose(equal, 10.0, rtol=1e-12, atol=0)
+    assert np.isclose(log_two, np.log(2.0), rtol=1e-12, atol=0)
+    # Overflow: 2000 + log((1 + e^-1) / 2); underflow: -3000 + log((1 + e^-3) / 2).
+    assert np.isclose(overflow, 2000 + np.log((1 + np.exp(-1)) / 2), rtol=1e-12, atol=0)
+    assert np.isclose(underflow, -3000 + np.log((1 + np.exp(-3)) / 2), rtol=1e-12, atol=0)
+
+
+# --- Lesson 08 ---------------------------------------------------------------------------------
+
+
+@reference("08-proposals-per-sample", rtol=1e-9)
+def _(proposals_per_sample):
+    # Z(4) by enumerating the 3-word prefixes and summing the 4th word by hand,
+    # Z(4) = sum_y pi_ref(y) e^(r(y)) sum_w p(w | last word of y) e^(r(w)); r_max = 4 * 2 = 8.
+    model, token_reward = language_model()
+    ids3, log_ref3 = model.enumerate(3)
+    last = np.exp(model.log_transitions[1:]) @ np.exp(token_reward)
+    z4 = np.sum(np.exp(log_ref3 + rw.sequence_reward(ids3, token_reward)) * last[ids3[:, -1]])
+    assert np.isclose(proposals_per_sample, np.exp(8.0) / z4, rtol=1e-9, atol=0)
+    assert proposals_per_sample > 1000
+
+
+@reference("08-best-of-4-i-loved", rtol=1e-9)
+def _(p_i_loved):
+    # Step 5 by hand: the share of "i loved" in the reward-2 group times P(best reward = 2).
+    model, ref_seq, reward_seq = two_word_sequences()
+    p = np.exp(model.log_prob(model.encode("i loved")))
+    group = ref_seq[reward_seq == 2.0].sum()
+    f, f_below = ref_seq[reward_seq <= 2.0].sum(), ref_seq[reward_seq < 2.0].sum()
+    assert np.isclose(p_i_loved, p / group * (f**4 - f_below**4), rtol=1e-9, atol=0)
+
+
+@reference("08-smallest-n", rtol=0.0)
+def _(n_match):
+    # By the level probabilities of step 3: E = sum_v v (F(v)^N - F(v^-)^N).
+    _, ref_seq, reward_seq = two_word_sequences()
+    levels = np.unique(reward_seq)
+    f = np.array([ref_seq[reward_seq <= v].sum() for v in levels])
+    f_below = np.array([ref_seq[reward_seq < v].sum() for v in levels])
+    weights = ref_seq * np.exp(reward_seq)
+    target = np.sum(weights * reward_seq) / np.sum(weights)
+    mean = [np.sum(levels * (f**n - f_below**n)) for n in range(1, 40)]
+    assert int(n_match) == n_match
+    assert mean[int(n_match) - 1] > target >= mean[int(n_match) - 2]
+
+
+def best_of_n_by_hand(ref, rewards, n):
+    """F(r(y))^n - F(r(y)^-)^n, one output at a time."""
+    return np.array([ref[rewards <= r].sum() ** n - ref[rewards < r].sum() ** n for r in rewards])
+
+
+@reference("08-best-of-n-probabilities", rtol=1e-12, atol=1e-15)
+def _(two, n_one, n_seven):
+    # Two outputs: the better one wins unless all n candidates are the worse one.
+    assert np.allclose(two, [0.6**3, 1 - 0.6**3], rtol=1e-12, atol=0)
+    # n = 1 is the reference; the result sums to 1 for any n.
+    assert np.allclose(n_one, REF6, rtol=1e-12, atol=0)
+    assert np.isclose(np.sum(n_seven), 1.0, rtol=1e-12, atol=0)
+    # The whole n = 7 array is graded now: by hand too.
+    assert np.allclose(n_seven, best_of_n_by_hand(REF6, REWARDS6, 7), rtol=1e-12, atol=1e-15)
+
+
+# --- The tests ---------------------------------------------------------------------------------
+
+
+def test_every_graded_code_cell_has_a_reference_and_nothing_else_does():
+    assert sorted(REFERENCES) == sorted(GRADED)
+
+
+@pytest.mark.parametrize("grade_id", sorted(GRADED))
+def test_graded_cell_prints_one_grading_line_and_asserts_nothing(grade_id):
+    name, cell = GRADED[grade_id]
+    hidden = hidden_region(cell.source)
+    assert hidden is not None, f"{name}, {grade_id}: no hidden tests"
+    assert hidden.count("rw.print_for_grading(") == 1, f"{name}, {grade_id}"
+    assert not re.search(r"\bassert\b", hidden), f"{name}, {grade_id}: assert in hidden tests"
+    records = parse(stored_text(grade_id))
+    assert len(records) == 1, (
+        f"{name}, {grade_id}: {len(records)} stored grading lines; run `rwlib release {name}`"
+    )
+
+
+@pytest.mark.parametrize("grade_id", sorted(REFERENCES))
+def test_recorded_values_pass_the_old_hidden_checks(grade_id):
+    check, rtol, atol = REFERENCES[grade_id]
+    record = recorded(grade_id)
+    assert (record["rtol"], record["atol"]) == (rtol, atol), "the stored tolerance changed"
+    check(*record["values"])
+
+
+@pytest.mark.parametrize("grade_id", sorted(REFERENCES))
+def test_values_off_by_ten_tolerances_are_refused(grade_id):
+    record = recorded(grade_id)
+    rtol, atol = record["rtol"], record["atol"]
+    values = [np.asarray(v, dtype=float) for v in record["values"]]
+    assert accepted(grade_id, *values)
+    for k in range(len(values)):  # each value on its own
+        step = np.maximum(10 * rtol * np.abs(values[k]), 10 * atol)
+        step = np.where(step > 0, step, 1e-9 * np.maximum(np.abs(values[k]), 1))  # exact: rtol 0
+        off = [v + step if j == k else v for j, v in enumerate(values)]
+        assert not accepted(grade_id, *off), f"value {k} off by ten tolerances is accepted"
+
+
+def test_band_tolerances():
+    """Where the old test accepted a band, the grader accepts that band around the solution."""
+    # 01: |P(A) - 0.9| < 2e-4, and not 2.1e-4.
+    for p in (0.9 - 2e-4, 0.9 + 2e-4):
+        assert accepted("01-temperature-p-a-90", temperature_for(p))
+    for p in (0.9 - 2.1e-4, 0.9 + 2.1e-4):
+        assert not accepted("01-temperature-p-a-90", temperature_for(p))
+    # 02: within 0.1 % of the exact beta (the solution's grid point is 7.5e-5 off it).
+    exact = exact_beta_for_z_3()
+    for factor in (1, 1 - 9e-4, 1 + 9e-4):
+        assert accepted("02-beta-for-z-3", factor * exact)
+    for factor in (1 - 1.2e-3, 1 + 1.2e-3):
+        assert not accepted("02-beta-for-z-3", factor * exact)
+    # 05: the grid's maximizer only; not its neighbours, nor the exact maximizer pi*(y1).
+    (p_best,) = recorded("05-best-p-grid")["values"]
+    assert accepted("05-best-p-grid", P_GRID_E[np.argmin(np.abs(P_GRID_E - p_best))])
+    q = 1 / (1 + np.exp(-(np.log(1.5) + 1 / 0.3)))
+    for wrong in (p_best - 1e-3, p_best + 1e-3, q):
+        assert not accepted("05-best-p-grid", wrong)
+    # 04: the grid point only.
+    (beta_budget,) = recorded("04-kl-budget")["values"]
+    i = int(np.argmin(np.abs(GRID_04 - beta_budget)))
+    assert accepted("04-kl-budget", GRID_04[i])
+    for neighbour in (GRID_04[i - 1], GRID_04[i + 1]):
+        assert not accepted("04-kl-budget", neighbour)
+    # 07: a factor of 2 around the solution's pilot estimate, which holds the exact n.
+    (n_needed,) = recorded("07-samples-for-1-percent")["values"]
+    n_exact = exact_samples_for_1_percent()
+    assert accepted("07-samples-for-1-percent", math.ceil(n_exact))
+    for factor in (0.51, 1.99):
+        assert accepted("07-samples-for-1-percent", factor * n_needed)
+    for factor in (0.49, 2.01):
+        assert not accepted("07-samples-for-1-percent", factor * n_needed)
+    # 08: an integer, exactly.
+    (n_match,) = recorded("08-smallest-n")["values"]
+    assert accepted("08-smallest-n", n_match)
+    for wrong in (n_match - 1, n_match + 1):
+        assert not accepted("08-smallest-n", wrong)
