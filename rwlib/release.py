@@ -164,6 +164,7 @@ def _execute(notebook, directory: Path) -> None:
         timeout=CELL_TIMEOUT_SECONDS,
         kernel_name="python3",
         record_timing=False,
+        coalesce_streams=True,  # one stream output per cell, however the kernel chunked it
         resources={"metadata": {"path": str(directory)}},
     )
     client.execute()
