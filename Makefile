@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # pytest's own exit code 5 means "no tests were collected": never green.
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: venv lab test lint bench clean
+.PHONY: venv lab test lint bench bench-grade clean
 
 venv: $(VENV)/.course
 
@@ -57,6 +57,10 @@ test: lint
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_reward_weighted.py
 	$(BIN)/python benchmarks/bench_exact_z.py
+
+# rwlib grade (sandboxed, 2 workers) against nbgrader autograde on 100 generated submissions.
+bench-grade: $(VENV)/.bench
+	$(BIN)/python benchmarks/bench_grade.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
