@@ -326,7 +326,9 @@ def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, p
                     if result.get("run") != grading["submission"]["run"]:
                         continue
                     new[result_path] = result
-                    failed += any(q["status"] != "passed" for q in result["questions"])
+                    failed += any(
+                        q["status"] not in ("passed", "manual") for q in result["questions"]
+                    )
                     bar.update(1)
                     bar.set_postfix(graded=len(new), failed=failed)
                 if time.monotonic() - last_report > 5:
