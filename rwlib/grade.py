@@ -33,9 +33,14 @@ import time
 from pathlib import Path
 
 from rwlib import sandbox, submissions
-from rwlib.grading_plugin import _write_atomically as write_atomically
 
-STATUSES = ("passed", "failed", "unanswered", "error", "timeout", "missing", "manual")
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,10 +164,11 @@ def _sources(folder: Path) -> dict[str, tuple]:
 
     sources = {}
     for path in sorted(folder.glob("*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
+        data = path.read_bytes()
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
         found = submissions.questions(notebook)
         if found:
-            sources[path.stem] = (notebook, found, path.read_bytes())
+            sources[path.stem] = (notebook, found, data)
     if not sources:
         raise GradingError(f"no graded notebooks in {folder}; pass --source SOLUTIONS_FOLDER")
     return sources

@@ -40,7 +40,9 @@ from jupyter_client.utils import run_sync
 from nbval.plugin import NbCellError
 
 from rwlib import sandbox
+from rwlib.grade import write_atomically
 from rwlib.hidden_values import compare
+from rwlib.submissions import cell_grade_id
 
 POLL_SECONDS = 0.2
 
@@ -180,15 +182,11 @@ def _grading(item) -> dict:
     return item.parent.nb.metadata["rwlib_grading"]
 
 
-def _grade_id(item) -> str | None:
-    return item.cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     item.parent.timed_out = False  # a timed-out cell fails alone; the next cells still run
     timeouts = _grading(item).get("timeouts", {})
-    _State.deadline_seconds = timeouts.get(_grade_id(item))
+    _State.deadline_seconds = timeouts.get(cell_grade_id(item.cell))
 
 
 def _stdout(outputs) -> str:
@@ -229,7 +227,7 @@ def pytest_runtest_makereport(item, call):
                 "message": f"the kernel did not start: {call.excinfo.value}",
             }
         record["reference"] = _stdout(item.cell.get("outputs", []))
-        records[item.cell_num] = (_grade_id(item), record)
+        records[item.cell_num] = (cell_grade_id(item.cell), record)
 
 
 def verdict(question: dict, records: dict) -> tuple[str, str]:
@@ -263,13 +261,6 @@ def verdict(question: dict, records: dict) -> tuple[str, str]:
     return ("passed", "") if reason is None else ("failed", f"hidden test: {reason}")
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item, nextitem):
     if nextitem is not None and nextitem.parent is item.parent:
@@ -286,4 +277,4 @@ def pytest_runtest_teardown(item, nextitem):
         questions.append({**question, "status": status, "message": message, "score": points})
     questions += [{**q, "status": "manual", "message": "", "score": 0} for q in grading["manual"]]
     result = {**grading["submission"], "questions": questions}
-    _write_atomically(Path(grading["result"]), json.dumps(result, indent=1))
+    write_atomically(Path(grading["result"]), json.dumps(result, indent=1))

@@ -151,7 +151,8 @@ def parse(data: bytes) -> dict:
     return notebook
 
 
-def _grade_id(cell) -> str | None:
+def cell_grade_id(cell) -> str | None:
+    """The nbgrader grade_id of a cell, or None."""
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return grade_id if isinstance(grade_id, str) else None
 
@@ -168,7 +169,7 @@ def questions(source) -> list[dict]:
     answer cells are the solution cells whose ``grade_id`` is the question's id
     followed by ``-answer``. Graded markdown cells are listed as ``manual``.
     """
-    ids = {_grade_id(cell) for cell in source.cells}
+    ids = {cell_grade_id(cell) for cell in source.cells}
     found = []
     for cell in source.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -209,14 +210,14 @@ def rebuild(source, submitted: dict, name: str):
         What the student should know: duplicated, renamed or missing answer cells.
     """
     answer_cells = {
-        _grade_id(cell): index
+        cell_grade_id(cell): index
         for index, cell in enumerate(source.cells)
         if cell.metadata.get("nbgrader", {}).get("solution")
     }
     taken: dict[str, str] = {}
     notes = []
     for cell in submitted["cells"]:
-        grade_id = _grade_id(cell) if isinstance(cell, dict) else None
+        grade_id = cell_grade_id(cell) if isinstance(cell, dict) else None
         if grade_id is None:
             continue
         if grade_id in taken:
