@@ -36,11 +36,17 @@ from rwlib import sandbox, submissions
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: all or nothing."""
+    """Write ``text`` to ``path`` through a new temporary file and a rename: all or nothing.
+
+    The temporary file is created anew (never opened through an existing name or
+    link), with permissions for its owner only.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as temporary:
+        temporary.write(text)
+    os.replace(temporary.name, path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,7 +231,9 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
 
 def _pytest_command(paths, settings: Settings, work: Path, scratch: Path) -> list[str]:
     (work / "pytest.ini").write_text("[pytest]\n")
-    command = [sys.executable, "-m", "pytest", "-p", "rwlib.grading_plugin", "--nbval-lax"]
+    # Only the plugins grading needs: nbval, xdist and ours (PYTEST_DISABLE_PLUGIN_AUTOLOAD).
+    command = [sys.executable, "-m", "pytest", "-p", "nbval.plugin", "-p", "xdist.plugin"]
+    command += ["-p", "rwlib.grading_plugin", "--nbval-lax"]
     command += ["-c", str(work / "pytest.ini"), "--rootdir", str(work), "--noconftest"]
     command += ["-p", "no:cacheprovider", "-q", "--tb=no", "-W", "ignore"]
     command += [f"--nbval-cell-timeout={settings.timeout}", "--nbval-kernel-startup-timeout=60"]
@@ -263,10 +271,16 @@ def grade(root: Path, out: Path, settings: Settings = Settings(), *, force=False
         raise GradingError(f"{root} is not a folder of submissions")
     if out == root:
         raise GradingError("GRADES must not be the SUBMISSIONS folder itself; pick another --out")
+    problem = sandbox.user_id_problem()
+    if problem:
+        raise GradingError(problem)
     sources = _sources(Path(settings.source))
     found, skipped = submissions.find(root, set(sources), skip=out)
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
+    # The rebuilt answers and the results: without bubblewrap, a kernel (its own user id
+    # when grading as root) could otherwise read other students' answers here.
+    os.chmod(work, 0o700)
     results, pending = [], {}
     run = os.urandom(8).hex()
     seen = set()
@@ -318,6 +332,7 @@ def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, p
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=work,
+            env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             start_new_session=True,
         )
         bar = tqdm(total=len(pending), unit="notebook", desc="grading", disable=not progress)

@@ -25,6 +25,7 @@ questions of their own, graded by hand.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -222,7 +223,7 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
         ``stdout_visibility``, ``visibility`` and one test per auto-graded question
         of each expected notebook (a notebook not submitted scores 0).
     """
-    from rwlib.grade import Settings, grade
+    from rwlib.grade import Settings, grade, write_atomically
 
     root = Path(root)
     source = root / "source" / "solutions"
@@ -233,6 +234,11 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
     warning = sandbox.isolation_warning()
     if warning:
         print(f"rwlib gradescope-run: WARNING: {warning}")
+    if sandbox.own_user_ids():
+        # Kernels run as user ids of their own: they must not read the solutions, even
+        # where bubblewrap cannot hide them (a container that allows no namespaces).
+        os.chmod(root / "source", 0o700)
+        print(f"rwlib gradescope-run: made {root / 'source'} private (700) for the kernels")
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(temporary)
         student = work / "submissions" / "student"
@@ -273,8 +279,7 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
         "stdout_visibility": "hidden",
         "tests": tests,
     }
-    (root / "results").mkdir(parents=True, exist_ok=True)
-    (root / "results" / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    write_atomically(root / "results" / "results.json", json.dumps(report, indent=1) + "\n")
     for test in tests:
         print(f"{test['score']:g}/{test['max_score']:g}  {test['name']}  {test['output']}")
     print("\n".join(lines))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,7 +64,8 @@ class _State:
     limits = sandbox.Limits()
     deadline_seconds: float | None = None
     kernels = 0
-    scratches: list[Path] = []
+    scratches: list[Path] = []  # of the kernels handed to notebooks
+    spare: SandboxedKernelManager | None = None  # launched for the next notebook
 
 
 def _worker_index() -> int:
@@ -76,15 +78,11 @@ class SandboxedKernelManager(KernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.scratch = Path(tempfile.mkdtemp(prefix="kernel-", dir=_State.scratch_root))
-        _State.scratches.append(self.scratch)
         self.uid = (
             sandbox.uid_for(_worker_index(), _State.kernels) if sandbox.own_user_ids() else None
         )
         _State.kernels += 1
-        (self.scratch / ".ipc").mkdir()
-        if self.uid is not None:
-            for path in (self.scratch, self.scratch / ".ipc"):
-                os.chown(path, self.uid, self.uid)
+        sandbox.prepare_scratch(self.scratch, self.uid)
         self.transport = "ipc"
         self.ip = str(self.scratch / ".ipc" / "kernel")
         self.connection_file = str(self.scratch / ".ipc" / "connection.json")
@@ -112,6 +110,36 @@ class SandboxedKernelManager(KernelManager):
         await super()._async_shutdown_kernel(now=True, restart=restart)
 
     shutdown_kernel = run_sync(_async_shutdown_kernel)
+
+
+def _launched_kernel() -> SandboxedKernelManager:
+    manager = SandboxedKernelManager()
+    manager.start_kernel(stderr=subprocess.DEVNULL)
+    return manager
+
+
+def _start_new_kernel(startup_timeout=60, kernel_name=None, **kwargs):
+    """nbval's kernel start, taking the kernel that was launched while the last notebook ran.
+
+    A kernel spends about half a second booting (Python, IPython, ipykernel). So
+    once a notebook has its kernel, the next notebook's kernel is launched, and it
+    boots while this notebook runs. Each kernel still serves one notebook only.
+    """
+    manager, _State.spare = _State.spare or _launched_kernel(), None
+    _State.scratches.append(manager.scratch)
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=startup_timeout)
+    except RuntimeError:
+        client.stop_channels()
+        manager.shutdown_kernel()
+        raise
+    try:
+        _State.spare = _launched_kernel()
+    except Exception:  # the next notebook launches its own kernel, and reports why it failed
+        _State.spare = None
+    return manager, client
 
 
 def _await_reply(self, msg_id, timeout=None):
@@ -172,10 +200,16 @@ def pytest_configure(config):
     _State.output_limit = config.getoption("--rwlib-output-limit")
     if config.getoption("--rwlib-scratch"):
         _State.scratch_root = Path(config.getoption("--rwlib-scratch"))
-    nbval.kernel.KernelManager = SandboxedKernelManager
+    nbval.kernel.start_new_kernel = _start_new_kernel
     nbval.kernel.RunningKernel.await_reply = _await_reply
     nbval.kernel.RunningKernel.get_message = _get_message
     nbval.kernel.RunningKernel.execute_cell_input = _execute_cell_input
+
+
+def pytest_sessionfinish(session):
+    if _State.spare is not None:
+        _State.spare.shutdown_kernel()
+        shutil.rmtree(_State.spare.scratch, ignore_errors=True)
 
 
 def _grading(item) -> dict:

@@ -8,18 +8,19 @@ With bubblewrap (``bwrap``, Debian package ``bubblewrap``) the kernel gets
   read-only, and one writable scratch directory, its working directory. The
   instructor's files, ``solutions/``, the other submissions and the grades are
   not in it at all;
-- its own process and IPC namespaces and session;
-- when graded as root, a user id of its own (one per kernel), so that its
-  process limit holds and counts only its own processes.
+- its own process and IPC namespaces and session.
 
 With or without bubblewrap, resource limits hold: address space (memory), CPU
-time, processes and the size of a written file (see :class:`Limits`). Without
-bubblewrap, only these limits hold, and :func:`isolation_warning` says so.
+time, processes and the size of a written file (see :class:`Limits`). And when
+graded as root, each kernel runs as a user id of its own, so that its process
+limit counts only its own processes, and it can read only what every user may
+read. Without bubblewrap, only the limits and the user id hold, and
+:func:`isolation_warning` says so.
 
 The kernel talks to the grader through Unix sockets in its scratch directory
 (TCP does not cross network namespaces).
 
-``python -m rwlib.sandbox --limit NAME=VALUE ... [--uid N] -- COMMAND`` is the
+``python rwlib/sandbox.py --limit NAME=VALUE ... [--uid N] -- COMMAND`` is the
 small launcher that sets the limits, drops to the user id and runs COMMAND.
 """
 
@@ -68,9 +69,13 @@ class Limits:
 
 @functools.cache
 def bubblewrap() -> str | None:
-    """The path of a working ``bwrap`` (it can make a network namespace), or None."""
+    """The path of a working ``bwrap`` (it can make a network namespace), or None.
+
+    ``RWLIB_NO_BUBBLEWRAP=1`` in the environment makes it None: grading then runs
+    as on a machine without bubblewrap (the tests use it to check that fallback).
+    """
     path = shutil.which("bwrap")
-    if path is None:
+    if path is None or os.environ.get("RWLIB_NO_BUBBLEWRAP") == "1":
         return None
     probe = [path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"]
     try:
@@ -81,18 +86,27 @@ def bubblewrap() -> str | None:
 
 
 def own_user_ids() -> bool:
-    """True when each kernel can run as a user of its own (grading as root, with bubblewrap)."""
-    return os.geteuid() == 0 and bubblewrap() is not None
+    """True when each kernel can run as a user id of its own: when grading as root."""
+    return os.geteuid() == 0
 
 
 def isolation_warning() -> str | None:
     """What is not isolated on this machine, or None when the full sandbox is on."""
+    install = "Install it (Debian/Ubuntu: apt-get install bubblewrap) before grading for real."
+    if bubblewrap() is None and own_user_ids():
+        return (
+            "bubblewrap (bwrap) is not installed or cannot make namespaces here, so student "
+            "kernels run WITHOUT the sandbox's namespaces: they can use the network and read "
+            "every file that any user may read (keep solutions and grades private: chmod 700). "
+            "Each kernel still runs as a user id of its own, with the memory, CPU, file-size "
+            f"and process limits. {install}"
+        )
     if bubblewrap() is None:
         return (
             "bubblewrap (bwrap) is not installed or cannot make namespaces here, so student "
             "kernels run WITHOUT the sandbox: they can use the network and read and write "
             "whatever this user can. Only the memory, CPU, file-size and process limits hold. "
-            "Install it (Debian/Ubuntu: apt-get install bubblewrap) before grading for real."
+            + install
         )
     if not own_user_ids():
         return (
@@ -141,6 +155,37 @@ def python_paths() -> list[Path]:
     return sorted(p for p in paths if not any(q != p and q in p.parents for q in paths))
 
 
+def hidden_from_other_users() -> list[Path]:
+    """The paths of :func:`python_paths` that another user cannot reach.
+
+    A path is reachable when every folder on the way is open to others (``o+x``)
+    and the path is readable by them (``o+r``).
+    """
+    return [
+        path
+        for path in python_paths()
+        if not os.stat(path).st_mode & 0o004
+        or any(not os.stat(folder).st_mode & 0o001 for folder in path.parents)
+    ]
+
+
+def user_id_problem() -> str | None:
+    """Why kernels cannot run as user ids of their own here, or None when they can.
+
+    Without bubblewrap, a kernel's own user id sees the real file system, so it
+    must reach the paths of :func:`python_paths` there. With bubblewrap, or when
+    not grading as root, there is no problem.
+    """
+    if not own_user_ids() or bubblewrap() is not None or not hidden_from_other_users():
+        return None
+    return (
+        "without bubblewrap, each kernel runs as a user id of its own, which cannot reach "
+        f"{', '.join(map(str, hidden_from_other_users()))}: make them and their folders "
+        "readable by others (chmod o+rx), install bubblewrap (apt-get install bubblewrap), "
+        "or grade as a normal user"
+    )
+
+
 def kernel_environment(scratch: Path) -> dict[str, str]:
     """The whole environment of a kernel: nothing of the grader's own leaks in."""
     return {
@@ -150,6 +195,7 @@ def kernel_environment(scratch: Path) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "RWLIB_GRADING": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "agg",  # no figure is rendered: grading needs the numbers, not the pictures
         "MPLCONFIGDIR": str(scratch / ".matplotlib"),
         "IPYTHONDIR": str(scratch / ".ipython"),
         "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter"),
@@ -157,6 +203,29 @@ def kernel_environment(scratch: Path) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
+
+
+@functools.cache
+def _font_list() -> Path:
+    """matplotlib's font list, built once by the grader (on import) in its own cache folder."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    return Path(matplotlib.get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json")
+
+
+def prepare_scratch(scratch: Path, uid: int | None) -> None:
+    """Fill a new scratch directory and give it to ``uid``: its socket folder and font list.
+
+    The copy of the grader's matplotlib font list saves every kernel from building
+    its own, which costs a tenth of a second, and seconds on a machine with many fonts.
+    """
+    (scratch / ".ipc").mkdir()
+    (scratch / ".matplotlib").mkdir()
+    shutil.copy(_font_list(), scratch / ".matplotlib")
+    if uid is not None:
+        for path in (scratch, *scratch.rglob("*")):
+            os.chown(path, uid, uid)
 
 
 def command(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> list[str]:
@@ -176,10 +245,12 @@ def command(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> 
     Returns
     -------
     list of str
-        ``bwrap ... -- python -m rwlib.sandbox ... -- argv`` with bubblewrap,
-        else ``python -m rwlib.sandbox ... -- argv``.
+        ``bwrap ... -- python -I -S .../rwlib/sandbox.py ... -- argv`` with
+        bubblewrap, else ``python -I -S .../rwlib/sandbox.py ... -- argv``.
     """
-    launcher = [sys.executable, "-m", "rwlib.sandbox"]
+    # This file run as a script, with no site-packages: it needs only the standard library,
+    # and "-m rwlib.sandbox" would import rwlib and numpy first, a tenth of a second per kernel.
+    launcher = [sys.executable, "-I", "-S", str(Path(__file__).resolve())]
     for field in dataclasses.fields(limits):
         launcher += ["--limit", f"{field.name}={getattr(limits, field.name)}"]
     if uid is not None:
@@ -200,8 +271,8 @@ def command(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> 
 
 
 def _launch(argv=None) -> None:
-    """``python -m rwlib.sandbox``: set the limits, drop to ``--uid``, then exec the command."""
-    parser = argparse.ArgumentParser(prog="python -m rwlib.sandbox")
+    """``python rwlib/sandbox.py``: set the limits, drop to ``--uid``, then exec the command."""
+    parser = argparse.ArgumentParser(prog="rwlib/sandbox.py")
     parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--uid", type=int)
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -220,7 +291,8 @@ def _launch(argv=None) -> None:
 def uid_for(worker: int, kernel: int) -> int:
     """A user id of its own for the ``kernel``-th kernel of ``worker`` (no account needed).
 
-    Kernels that may run at the same time (one per worker) never share an id.
+    Kernels that may run at the same time (two per worker: the running one and
+    the one launched for the next notebook) never share an id.
 
     Examples
     --------

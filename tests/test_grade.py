@@ -8,13 +8,15 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from rwlib.grade import Settings, grade
+from rwlib import sandbox
+from rwlib.grade import GradingError, Settings, grade
 from rwlib.release import student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,3 +96,47 @@ def test_the_command_line_names_bad_input(tmp_path):
         text=True,
     )
     assert done.returncode == 2 and "ID=SECONDS" in done.stderr
+
+
+AS_ROOT = pytest.mark.skipif(os.geteuid() != 0, reason="kernels get user ids of their own as root")
+
+
+@AS_ROOT
+def test_without_bubblewrap_a_kernel_user_id_cannot_read_a_private_folder(monkeypatch):
+    """The protection left where bubblewrap cannot make namespaces (e.g. some containers)."""
+    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    folder = Path(tempfile.mkdtemp())  # not pytest's tmp_path: that is private to root anyway
+    try:
+        os.chmod(folder, 0o755)
+        (folder / "private").mkdir(mode=0o700)
+        (folder / "private" / "solution.txt").write_text("the answer\n")
+        (folder / "public.txt").write_text("the question\n")
+        os.chmod(folder / "public.txt", 0o644)
+        scratch = folder / "scratch"
+        scratch.mkdir()
+        reads = {}
+        for name in ("public.txt", "private/solution.txt"):
+            command = sandbox.command(
+                ["/bin/cat", str(folder / name)], scratch, sandbox.Limits(), sandbox.uid_for(0, 7)
+            )
+            reads[name] = subprocess.run(command, capture_output=True, text=True)
+    finally:
+        subprocess.run(["rm", "-rf", str(folder)], check=True)
+    assert reads["public.txt"].stdout == "the question\n"
+    assert reads["private/solution.txt"].returncode != 0
+    assert "Permission denied" in reads["private/solution.txt"].stderr
+    assert "the answer" not in reads["private/solution.txt"].stdout
+
+
+@AS_ROOT
+def test_without_bubblewrap_grading_refuses_a_python_other_users_cannot_reach(
+    tmp_path, monkeypatch, notebooks
+):
+    hidden = tmp_path / "python"
+    hidden.mkdir(mode=0o700)
+    monkeypatch.setattr(sandbox, "bubblewrap", lambda: None)
+    monkeypatch.setattr(sandbox, "python_paths", lambda: [hidden])
+    _write_class(tmp_path / "submissions", {"ann": notebooks[1]})
+    with pytest.raises(GradingError, match=r"cannot reach .*python.*chmod o\+rx"):
+        grade(tmp_path / "submissions", tmp_path / "grades", SETTINGS, progress=False)
+    assert not (tmp_path / "grades").exists()

@@ -9,15 +9,17 @@ folder laid out like Gradescope's ``/autograder`` (``source/``, ``submission/``,
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from rwlib import cli
+from rwlib import cli, sandbox
 from rwlib.gradescope import GradescopeError, build
 from rwlib.hidden_values import parse
 from rwlib.release import _execute
@@ -46,8 +48,11 @@ def autograder(source, tmp_path_factory) -> Path:
     return path
 
 
-def run_autograder(autograder: Path, root: Path, files: dict[str, bytes]) -> dict:
-    """Unpack the zip like Gradescope, submit ``files``, run run_autograder; its results.json."""
+def run_autograder(autograder: Path, root: Path, files: dict[str, bytes], **env) -> dict:
+    """Unpack the zip like Gradescope, submit ``files``, run run_autograder; its results.json.
+
+    ``env`` is added to run_autograder's environment.
+    """
     with zipfile.ZipFile(autograder) as archive:
         archive.extractall(root / "source")
         for info in archive.infolist():  # extractall drops the modes; unzip keeps them
@@ -56,7 +61,7 @@ def run_autograder(autograder: Path, root: Path, files: dict[str, bytes]) -> dic
     for name, data in files.items():
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (root / "submission" / name).write_bytes(data)
-    env = {**os.environ, "RWLIB_PYTHON": sys.executable, "AUTOGRADER_ROOT": str(root)}
+    env = {**os.environ, "RWLIB_PYTHON": sys.executable, "AUTOGRADER_ROOT": str(root), **env}
     run = subprocess.run(
         [root / "source" / "run_autograder"],
         env=env,
@@ -190,3 +195,42 @@ def test_a_missing_notebook_scores_zero(source, autograder, tmp_path):
     )
     assert f"ignored {NAME} (1).ipynb" in results["output"]
     assert "not submitted" in results["output"]
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or bool(sandbox.hidden_from_other_users()),
+    reason="without bubblewrap, kernels get user ids of their own only as root, and only when "
+    f"other users can reach {', '.join(map(str, sandbox.python_paths()))} (as on Gradescope); "
+    "tests/test_grade.py checks the user id's protection and the refusal on their own",
+)
+def test_without_bubblewrap_a_kernel_cannot_read_the_solutions(source, autograder):
+    """As in a container where bubblewrap makes no namespaces: the user id must protect them.
+
+    The root is world-readable like Gradescope's ``/autograder`` (pytest's own
+    temporary folders are private, which would hide the solutions anyway).
+    """
+    root = Path(tempfile.mkdtemp()) / "autograder"
+    os.chmod(root.parent, 0o755)
+    solution = root / "source" / "solutions" / f"{NAME}.ipynb"
+    notebook = nbformat.read(source / f"{NAME}.ipynb", as_version=4)
+    (cell,) = [
+        c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == f"{WRONG_ID}-answer"
+    ]
+    cell.source = (
+        "import json, pathlib\n"
+        f"cells = json.loads(pathlib.Path({str(solution)!r}).read_text())['cells']\n"
+        f"exec(next(''.join(c['source']) for c in cells if c['metadata'].get('nbgrader', {{}})"
+        f".get('grade_id') == {cell.metadata.nbgrader.grade_id!r}))"
+    )
+    submitted = {f"{NAME}.ipynb": nbformat.writes(notebook).encode()}
+    try:
+        results = run_autograder(autograder, root, submitted, RWLIB_NO_BUBBLEWRAP="1")
+    finally:
+        shutil.rmtree(root.parent)
+    tests = validate(results, source)
+    cheat = tests.pop(f"{NAME}: {WRONG_ID}")
+    assert cheat["score"] == 0 and "PermissionError" in cheat["output"], cheat
+    assert all(test["status"] == "passed" for test in tests.values())
+    assert results["score"] == sum(test["max_score"] for test in tests.values())
