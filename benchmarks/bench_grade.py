@@ -7,7 +7,8 @@ In a temporary folder it
 2. writes STUDENTS submissions ``submissions/sNNN/NOTEBOOK.ipynb``: the student
    copy with each answer cell, drawn with a seeded numpy Generator, right (the
    solution's source), wrong (the solution's value times 1.01) or blank (the stub);
-3. times ``rwlib grade submissions --out grades -n WORKERS`` (sandboxed kernels);
+3. times ``rwlib grade submissions --out grades -n WORKERS`` (sandboxed kernels),
+   and again with ``-n 1``, one kernel at a time like nbgrader;
 4. times ``nbgrader autograde`` of the same submissions in a throwaway course
    (one kernel at a time: nbgrader has no parallel mode);
 
@@ -113,10 +114,12 @@ def run(command: list[str], cwd: Path) -> float:
     return seconds
 
 
-def time_rwlib(source: Path, submissions: Path, grades: Path) -> tuple[float, collections.Counter]:
-    """Seconds of ``rwlib grade``, and the count of each status in its grades.csv."""
+def time_rwlib(
+    source: Path, submissions: Path, grades: Path, workers: int
+) -> tuple[float, collections.Counter]:
+    """Seconds of ``rwlib grade -n workers``, and the count of each status in its grades.csv."""
     command = [str(BIN / "rwlib"), "grade", str(submissions), "--out", str(grades)]
-    seconds = run(command + ["--source", str(source.parent), "-n", str(WORKERS)], grades.parent)
+    seconds = run(command + ["--source", str(source.parent), "-n", str(workers)], grades.parent)
     with open(grades / "grades.csv") as file:
         rows = list(csv.DictReader(file))
     graded = {row["student"] for row in rows if row["status"] != "missing"}
@@ -155,7 +158,14 @@ def main() -> None:
         kinds = write_submissions(source, folder / "submissions", students)
         load = os.getloadavg()[0]
         print(f"grading {students} submissions with rwlib grade, then nbgrader...", flush=True)
-        rwlib_seconds, statuses = time_rwlib(source, folder / "submissions", folder / "grades")
+        rwlib_seconds, statuses = time_rwlib(
+            source, folder / "submissions", folder / "grades", WORKERS
+        )
+        one_worker_seconds, one_worker_statuses = time_rwlib(
+            source, folder / "submissions", folder / "grades-1", 1
+        )
+        if one_worker_statuses != statuses:
+            sys.exit(f"-n 1 and -n {WORKERS} disagree: {one_worker_statuses} != {statuses}")
         nbgrader_seconds = time_nbgrader(source, folder / "submissions", folder / "course")
     bwrap = subprocess.run(["bwrap", "--version"], capture_output=True, text=True).stdout.strip()
     versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in VERSIONS)
@@ -169,12 +179,15 @@ def main() -> None:
     print(f"{'':<36} {'wall s':>8} {'s / submission':>15}")
     rows = [
         (f"rwlib grade -n {WORKERS} (sandboxed)", rwlib_seconds),
+        ("rwlib grade -n 1 (sandboxed)", one_worker_seconds),
         ("nbgrader autograde (one at a time)", nbgrader_seconds),
     ]
     for name, seconds in rows:
         print(f"{name:<36} {seconds:>8.1f} {seconds / students:>15.3f}")
     ratio = nbgrader_seconds / rwlib_seconds
     print(f"throughput ratio nbgrader / rwlib: {ratio:.2f}x (goal >= 2x, <= 1 s per submission)")
+    serial = nbgrader_seconds / one_worker_seconds
+    print(f"one kernel at a time each, nbgrader / rwlib -n 1: {serial:.2f}x")
     print("rwlib grade statuses: " + ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())))
 
 
