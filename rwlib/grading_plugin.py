@@ -3,9 +3,10 @@
 nbval executes each rebuilt submission cell by cell (``--nbval-lax``). This
 plugin changes four things about how, and decides the verdicts:
 
-- **Sandboxed kernels.** nbval's kernel manager is replaced by one that talks
-  over Unix sockets in a fresh scratch directory and starts the kernel through
-  :mod:`rwlib.sandbox`.
+- **Sandboxed kernels, launched ahead.** nbval's kernel start is replaced by
+  one whose kernels talk over Unix sockets in a fresh scratch directory and run
+  through :mod:`rwlib.sandbox`. Each notebook's kernel is launched while the
+  previous notebook runs; each kernel serves one notebook only.
 - **Dead kernels are noticed at once.** Waiting for a cell's reply polls the
   kernel process, so a kernel that died (``os._exit``, a crash, a limit) fails
   its cell immediately instead of after the cell timeout.
