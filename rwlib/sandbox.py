@@ -176,11 +176,14 @@ def user_id_problem() -> str | None:
     must reach the paths of :func:`python_paths` there. With bubblewrap, or when
     not grading as root, there is no problem.
     """
-    if not own_user_ids() or bubblewrap() is not None or not hidden_from_other_users():
+    if not own_user_ids() or bubblewrap() is not None:
+        return None
+    hidden = hidden_from_other_users()
+    if not hidden:
         return None
     return (
         "without bubblewrap, each kernel runs as a user id of its own, which cannot reach "
-        f"{', '.join(map(str, hidden_from_other_users()))}: make them and their folders "
+        f"{', '.join(map(str, hidden))}: make them and their folders "
         "readable by others (chmod o+rx), install bubblewrap (apt-get install bubblewrap), "
         "or grade as a normal user"
     )

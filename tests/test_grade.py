@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -121,7 +122,7 @@ def test_without_bubblewrap_a_kernel_user_id_cannot_read_a_private_folder(monkey
             )
             reads[name] = subprocess.run(command, capture_output=True, text=True)
     finally:
-        subprocess.run(["rm", "-rf", str(folder)], check=True)
+        shutil.rmtree(folder)
     assert reads["public.txt"].stdout == "the question\n"
     assert reads["private/solution.txt"].returncode != 0
     assert "Permission denied" in reads["private/solution.txt"].stderr
