@@ -9,28 +9,15 @@ V^T sequences can be listed, their ratio, and the recursion alone at T = 50.
 from __future__ import annotations
 
 import platform
-import time
 
 import numpy as np
+from timing import best_seconds
 
 import rwlib.language_model as lm
 from rwlib.sequences import log_z_by_enumeration, log_z_by_recursion
 
 BETA, ROUNDS, LONG = 1.0, 5, 50
 WIDTHS = (3, 12, 14, 12, 10, 9)  # columns of the table
-
-
-def best_seconds(candidates: dict) -> dict:
-    """Fastest of ROUNDS runs of each candidate, after one warm-up; candidates take turns."""
-    times = {name: [] for name in candidates}
-    for function in candidates.values():
-        function()
-    for _ in range(ROUNDS):
-        for name, function in candidates.items():
-            start = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - start)
-    return {name: min(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -49,7 +36,8 @@ def main() -> None:
             {
                 "enumeration": lambda t=length: log_z_by_enumeration(model, rewards, t, BETA),
                 "recursion": lambda t=length: log_z_by_recursion(model, rewards, t, BETA),
-            }
+            },
+            ROUNDS,
         )
         difference = abs(
             log_z_by_enumeration(model, rewards, length, BETA)
@@ -61,7 +49,9 @@ def main() -> None:
             f"{seconds['recursion']:>12.6f} {ratio:>10.1f} {difference:>9.1e}"
         )
         length += 1
-    long = best_seconds({"recursion": lambda: log_z_by_recursion(model, rewards, LONG, BETA)})
+    long = best_seconds(
+        {"recursion": lambda: log_z_by_recursion(model, rewards, LONG, BETA)}, ROUNDS
+    )
     print(
         f"{LONG:>3} {f'{size}^{LONG}':>12} {'(impossible)':>14} {long['recursion']:>12.6f} "
         f"{'':>10} {'':>9}"

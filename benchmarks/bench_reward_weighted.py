@@ -8,32 +8,15 @@ validation included, plus the peak memory each allocates beyond its inputs.
 from __future__ import annotations
 
 import platform
-import time
 import tracemalloc
 
 import numpy as np
 from scipy.special import softmax
+from timing import best_seconds
 
 import rwlib as rw
 
 BATCH, VOCAB, BETA, ROUNDS = 256, 50_257, 0.5, 15
-
-
-def best_seconds(candidates: dict) -> dict:
-    """Fastest of ROUNDS runs of each candidate, after one warm-up.
-
-    The candidates take turns within each round, so that a slow spell of the
-    machine falls on all of them alike rather than on one.
-    """
-    times = {name: [] for name in candidates}
-    for function in candidates.values():
-        function()
-    for _ in range(ROUNDS):
-        for name, function in candidates.items():
-            start = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - start)
-    return {name: min(values) for name, values in times.items()}
 
 
 def peak_extra_bytes(function) -> int:
@@ -58,7 +41,7 @@ def main() -> None:
     }
     mine, theirs = (candidates[name]() for name in list(candidates)[:2])
     difference = float(np.max(np.abs(mine - theirs) / np.maximum(theirs, 1e-300)))
-    seconds = best_seconds(candidates)
+    seconds = best_seconds(candidates, ROUNDS)
     peaks = {name: peak_extra_bytes(f) for name, f in candidates.items()}
 
     input_mib = ref.nbytes / 2**20
