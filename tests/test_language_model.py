@@ -11,6 +11,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from goodness_of_fit import chi_square_bound, pooled_chi_square
 
 import rwlib.language_model as lm
 
@@ -22,27 +23,6 @@ def corpus_lines():
     """The shipped corpus, read directly (not through rwlib.language_model)."""
     text = importlib.resources.files("rwlib").joinpath("data/reviews.txt").read_text("utf-8")
     return [line for line in text.splitlines() if line.strip()]
-
-
-def chi_square_bound(df):
-    """A bound the chi-square statistic exceeds with probability about 1e-6.
-
-    Wilson–Hilferty: (X / df)^(1/3) is close to normal with mean 1 - 2/(9 df)
-    and variance 2/(9 df); 4.75 standard deviations is a tail of about 1e-6.
-    """
-    z, h = 4.75, 2 / (9 * df)
-    return df * (1 - h + z * math.sqrt(h)) ** 3
-
-
-def chi_square(counts, probs):
-    """Pearson's statistic over cells with expected count >= 5, the rest pooled into one."""
-    expected = probs * counts.sum()
-    big = expected >= 5
-    observed = np.append(counts[big], counts[~big].sum())
-    expected = np.append(expected[big], expected[~big].sum())
-    keep = expected > 0
-    statistic = (((observed - expected) ** 2)[keep] / expected[keep]).sum()
-    return statistic, keep.sum() - 1
 
 
 class TestCorpus:
@@ -210,14 +190,14 @@ class TestSample:
         model = lm.course_model()
         ids = model.sample(np.random.default_rng(1), length=1, size=200_000)
         counts = np.bincount(ids[:, 0], minlength=model.vocabulary_size)
-        statistic, df = chi_square(counts, model.next_token_probs([]))
+        statistic, df = pooled_chi_square(counts, model.next_token_probs([]))
         assert statistic < chi_square_bound(df)
 
     def test_pair_frequencies_match_enumerated_probabilities(self):
         model = lm.course_model()
         ids = model.sample(np.random.default_rng(2), length=2, size=400_000)
         counts = np.bincount(ids[:, 0] * model.vocabulary_size + ids[:, 1], minlength=46**2)
-        statistic, df = chi_square(counts, np.exp(model.enumerate(2)[1]))
+        statistic, df = pooled_chi_square(counts, np.exp(model.enumerate(2)[1]))
         assert df > 100
         assert statistic < chi_square_bound(df)
 

@@ -14,6 +14,7 @@ from exercise_contract import CheckContract, FunctionCheckContract, wrong_messag
 from matplotlib.figure import Figure
 
 import rwlib as rw
+from rwlib.exercises.lesson07 import ESS_SENTENCES
 from rwlib.plots import estimation
 
 MODEL = rw.course_model()
@@ -142,25 +143,11 @@ class TestSamplesFor1Percent(CheckContract):
         assert "0.01" in not_percent
 
 
-REVIEWS = (
-    "it was great fun",
-    "i loved the clever plot",
-    "the film was great",
-    "i loved it",
-    "good and funny",
-    "the acting was good",
-    "the story was okay",
-    "the plot was slow",
-    "i hated the ending",
-    "i would watch it again",
-)
-
-
 class TestEssQuarter(CheckContract):
     grade_id = "07-ess-quarter"
 
     def rewards(self):
-        return [reward_of(text) for text in REVIEWS]
+        return [reward_of(text) for text in ESS_SENTENCES]
 
     def right(self):
         return ess_by_hand(self.rewards(), 0.25)

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from goodness_of_fit import chi_square_bound
 
 import rwlib as rw
 from rwlib.sampling import (
@@ -27,12 +28,6 @@ from rwlib.sampling import (
 
 REF = np.array([0.3, 0.2, 0.15, 0.1, 0.1, 0.08, 0.05, 0.02])
 REWARDS = np.array([0.0, 0.5, 1.0, -1.0, 2.0, 1.5, 3.0, 2.5])
-
-
-def chi_square_bound(df):
-    """Wilson–Hilferty bound that Pearson's statistic exceeds with probability ~1e-6."""
-    z, h = 4.75, 2 / (9 * df)
-    return df * (1 - h + z * math.sqrt(h)) ** 3
 
 
 def chi_square(counts, probs):

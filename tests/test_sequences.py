@@ -10,6 +10,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+from goodness_of_fit import chi_square_bound, pooled_chi_square
 
 import rwlib as rw
 import rwlib.language_model as lm
@@ -26,22 +27,6 @@ AGREEMENT = 1e-12  # relative on log Z, absolute when |log Z| < 1
 
 def agree(a, b, tol=AGREEMENT):
     return abs(a - b) <= tol * max(1.0, abs(b))
-
-
-def chi_square_bound(df):
-    """Wilson–Hilferty bound that Pearson's statistic exceeds with probability ~1e-6."""
-    z, h = 4.75, 2 / (9 * df)
-    return df * (1 - h + z * math.sqrt(h)) ** 3
-
-
-def chi_square(counts, probs):
-    """Pearson's statistic over cells with expected count >= 5, the rest pooled into one."""
-    expected = probs * counts.sum()
-    big = expected >= 5
-    observed = np.append(counts[big], counts[~big].sum())
-    expected = np.append(expected[big], expected[~big].sum())
-    keep = expected > 0
-    return (((observed - expected) ** 2)[keep] / expected[keep]).sum(), keep.sum() - 1
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +187,7 @@ class TestSamplePiStar:
         counts = np.bincount(
             samples[:, 0] * model.vocabulary_size + samples[:, 1], minlength=len(ids)
         )
-        statistic, df = chi_square(counts, pi_star)
+        statistic, df = pooled_chi_square(counts, pi_star)
         assert df > 100
         assert statistic < chi_square_bound(df)
 
@@ -215,7 +200,7 @@ class TestSamplePiStar:
         first = rw.reward_weighted(model.next_token_probs([]), sentiment, beta)
         second = rw.reward_weighted(np.exp(model.log_transitions[1:]), sentiment, beta)
         greedy = (first[:, None] * second).ravel()
-        statistic, df = chi_square(counts, greedy)
+        statistic, df = pooled_chi_square(counts, greedy)
         assert statistic > 10 * chi_square_bound(df)
 
     def test_three_tokens_marginal_of_the_last_word(self, model, sentiment):
@@ -226,7 +211,7 @@ class TestSamplePiStar:
         )
         last_word = np.bincount(ids[:, -1], weights=pi_star, minlength=46)
         samples = sample_pi_star(model, sentiment, length, beta, np.random.default_rng(1), size)
-        statistic, df = chi_square(np.bincount(samples[:, -1], minlength=46), last_word)
+        statistic, df = pooled_chi_square(np.bincount(samples[:, -1], minlength=46), last_word)
         assert statistic < chi_square_bound(df)
 
     def test_small_beta_picks_the_best_sequence(self):
