@@ -34,7 +34,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from rwlib import sandbox
+from rwlib.grading import sandbox
 from rwlib.release import END_SOLUTION, _execute, student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent

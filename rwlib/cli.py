@@ -22,8 +22,8 @@ def _release(args) -> int:
 
 
 def _grade(args) -> int:
-    from rwlib import sandbox
-    from rwlib.grade import GradingError, Settings, grade
+    from rwlib.grading import sandbox
+    from rwlib.grading.grade import GradingError, Settings, grade
 
     timeouts = {}
     for item in args.question_timeout:
@@ -53,7 +53,7 @@ def _grade(args) -> int:
 
 
 def _gradescope(args) -> int:
-    from rwlib.gradescope import GradescopeError, build
+    from rwlib.grading.gradescope import GradescopeError, build
 
     try:
         names = build(args.out, args.source, args.notebooks, visibility=args.visibility)
@@ -65,7 +65,7 @@ def _gradescope(args) -> int:
 
 
 def _gradescope_run(args) -> int:
-    from rwlib.gradescope import run
+    from rwlib.grading.gradescope import run
 
     run(args.root, visibility=args.visibility)
     return 0

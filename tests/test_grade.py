@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rwlib import sandbox
-from rwlib.grade import GradingError, Settings, grade
+from rwlib.grading import sandbox
+from rwlib.grading.grade import GradingError, Settings, grade
 from rwlib.release import student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent

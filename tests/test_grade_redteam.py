@@ -24,8 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rwlib import sandbox
-from rwlib.grade import Settings, grade
+from rwlib.grading import sandbox
+from rwlib.grading.grade import Settings, grade
 from rwlib.release import student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,10 +20,10 @@ import nbformat
 import pytest
 
 from rwlib import cli, sandbox
-from rwlib.gradescope import GradescopeError, build
+from rwlib.grading.gradescope import GradescopeError, build
 from rwlib.hidden_values import parse
 from rwlib.release import _execute
-from rwlib.submissions import questions
+from rwlib.grading.intake import questions
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "02_normalization_factor"
@@ -135,7 +135,7 @@ def test_builds_are_byte_identical_and_hold_what_gradescope_needs(source, tmp_pa
     for name in ("run_autograder", "setup.sh"):
         assert (infos[name].external_attr >> 16) & 0o777 == 0o755
     assert f"solutions/{NAME}.ipynb" in infos and listed == f"{NAME}\n"
-    for name in ("pyproject.toml", "README.md", "LICENSE", "rwlib/__init__.py", "rwlib/grade.py"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "rwlib/__init__.py", "rwlib/grading/grade.py"):
         assert f"package/{name}" in infos
     assert not [n for n in infos if "__pycache__" in n or n.endswith(".pyc")]
     assert '"${RWLIB_PYTHON:-/autograder/venv/bin/python}" -m rwlib gradescope-run' in run

@@ -1,11 +1,11 @@
-"""The pytest plugin that ``rwlib grade`` runs nbval with (``-p rwlib.grading_plugin``).
+"""The pytest plugin that ``rwlib grade`` runs nbval with (``-p rwlib.grading.runner``).
 
 nbval executes each rebuilt submission cell by cell (``--nbval-lax``). This
 plugin changes four things about how, and decides the verdicts:
 
 - **Sandboxed kernels, launched ahead.** nbval's kernel start is replaced by
   one whose kernels talk over Unix sockets in a fresh scratch directory and run
-  through :mod:`rwlib.sandbox`. Each notebook's kernel is launched while the
+  through :mod:`rwlib.grading.sandbox`. Each notebook's kernel is launched while the
   previous notebook runs; each kernel serves one notebook only.
 - **Dead kernels are noticed at once.** Waiting for a cell's reply polls the
   kernel process, so a kernel that died (``os._exit``, a crash, a limit) fails
@@ -41,10 +41,10 @@ from jupyter_client.manager import KernelManager
 from jupyter_client.utils import run_sync
 from nbval.plugin import NbCellError
 
-from rwlib import sandbox
-from rwlib.grade import write_atomically
+from rwlib.grading import sandbox
+from rwlib.grading.grade import write_atomically
 from rwlib.hidden_values import compare
-from rwlib.submissions import cell_grade_id
+from rwlib.grading.intake import cell_grade_id
 
 POLL_SECONDS = 0.2
 
@@ -74,7 +74,7 @@ def _worker_index() -> int:
 
 
 class SandboxedKernelManager(KernelManager):
-    """A KernelManager whose kernel runs in :mod:`rwlib.sandbox`, over Unix sockets."""
+    """A KernelManager whose kernel runs in :mod:`rwlib.grading.sandbox`, over Unix sockets."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

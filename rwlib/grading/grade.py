@@ -1,12 +1,12 @@
 """``rwlib grade SUBMISSIONS --out GRADES``: grade a whole class with nbval, in a sandbox.
 
-For every submission (see :mod:`rwlib.submissions`), grading
+For every submission (see :mod:`rwlib.grading.intake`), grading
 
 1. rebuilds the notebook from the source notebook, taking only the student's
    answer cells;
 2. runs every rebuilt notebook in one pytest session (``pytest --nbval-lax
-   -p rwlib.grading_plugin -n N --dist loadfile``), each kernel sandboxed by
-   :mod:`rwlib.sandbox`; the plugin decides each verdict in the pytest process
+   -p rwlib.grading.runner -n N --dist loadfile``), each kernel sandboxed by
+   :mod:`rwlib.grading.sandbox`; the plugin decides each verdict in the pytest process
    and writes one result file per submission as soon as it is graded;
 3. writes ``grades.csv`` (one row per student, notebook and question),
    ``gradebook.csv`` (one row per student) and ``feedback/<student>/<notebook>.md``.
@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rwlib import sandbox, submissions
+from rwlib.grading import intake, sandbox
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -65,7 +65,7 @@ class Settings:
         Seconds per cell for some questions, by grade_id.
     output_limit : int
         Bytes a cell may print before its kernel is stopped.
-    limits : rwlib.sandbox.Limits
+    limits : rwlib.grading.sandbox.Limits
         Resource limits of each kernel.
     """
 
@@ -172,7 +172,7 @@ def _sources(folder: Path) -> dict[str, tuple]:
     for path in sorted(folder.glob("*.ipynb")):
         data = path.read_bytes()
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
-        found = submissions.questions(notebook)
+        found = intake.questions(notebook)
         if found:
             sources[path.stem] = (notebook, found, data)
     if not sources:
@@ -187,7 +187,7 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
     source, found, source_bytes = sources[submission.notebook]
     identity = {"student": submission.student, "notebook": submission.notebook}
     data = submission.read_bytes()
-    key = submissions.fingerprint(data, source_bytes, settings.key())
+    key = intake.fingerprint(data, source_bytes, settings.key())
     result_path = work / "results" / submission.student / f"{submission.notebook}.json"
     if not force and result_path.exists():
         try:
@@ -198,10 +198,10 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
             return cached, None
     identity |= {"key": key, "origin": submission.origin}
     try:
-        rebuilt, unanswered, notes = submissions.rebuild(
-            source, submissions.parse(data), submission.notebook
+        rebuilt, unanswered, notes = intake.rebuild(
+            source, intake.parse(data), submission.notebook
         )
-    except submissions.MalformedSubmission as error:
+    except intake.MalformedSubmission as error:
         result = _result(identity, found, "error", str(error))
         write_atomically(result_path, json.dumps(result, indent=1))
         return result, None
@@ -222,7 +222,7 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
         "result": str(result_path.resolve()),
     }
     rebuilt.metadata["rwlib_grading"]["manual"] = [q for q in found if q["manual"]]
-    folder = submissions.fingerprint(key.encode(), submission.student.encode())[:16]
+    folder = intake.fingerprint(key.encode(), submission.student.encode())[:16]
     path = work / "rebuilt" / folder / f"{submission.notebook}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(rebuilt, path)
@@ -233,7 +233,7 @@ def _pytest_command(paths, settings: Settings, work: Path, scratch: Path) -> lis
     (work / "pytest.ini").write_text("[pytest]\n")
     # Only the plugins grading needs: nbval, xdist and ours (PYTEST_DISABLE_PLUGIN_AUTOLOAD).
     command = [sys.executable, "-m", "pytest", "-p", "nbval.plugin", "-p", "xdist.plugin"]
-    command += ["-p", "rwlib.grading_plugin", "--nbval-lax"]
+    command += ["-p", "rwlib.grading.runner", "--nbval-lax"]
     command += ["-c", str(work / "pytest.ini"), "--rootdir", str(work), "--noconftest"]
     command += ["-p", "no:cacheprovider", "-q", "--tb=no", "-W", "ignore"]
     command += [f"--nbval-cell-timeout={settings.timeout}", "--nbval-kernel-startup-timeout=60"]
@@ -275,7 +275,7 @@ def grade(root: Path, out: Path, settings: Settings = Settings(), *, force=False
     if problem:
         raise GradingError(problem)
     sources = _sources(Path(settings.source))
-    found, skipped = submissions.find(root, set(sources), skip=out)
+    found, skipped = intake.find(root, set(sources), skip=out)
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
     # The rebuilt answers and the results: without bubblewrap, a kernel (its own user id

@@ -16,7 +16,7 @@ extracts it into ``/autograder/source``; it holds
 
 Two builds from the same files are byte-identical (fixed timestamps, sorted entries).
 
-:func:`run` grades one submission with :func:`rwlib.grade.grade`, exactly as
+:func:`run` grades one submission with :func:`rwlib.grading.grade.grade`, exactly as
 ``rwlib grade`` grades a class, and writes ``results/results.json``: one test per
 auto-graded question. Written answers are left out: on Gradescope they are
 questions of their own, graded by hand.
@@ -31,7 +31,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from rwlib import sandbox, submissions
+from rwlib.grading import intake, sandbox
 from rwlib.hidden_values import parse
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -67,7 +67,7 @@ def _questions(folder: Path) -> dict[str, list[dict]]:
 
     found = {}
     for path in sorted(Path(folder).glob("*.ipynb")):
-        questions = submissions.questions(nbformat.read(path, as_version=4))
+        questions = intake.questions(nbformat.read(path, as_version=4))
         if questions:
             found[path.stem] = questions
     return found
@@ -78,7 +78,7 @@ def _check_references(path: Path) -> None:
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
-    auto = {q["id"] for q in submissions.questions(notebook) if not q["manual"]}
+    auto = {q["id"] for q in intake.questions(notebook) if not q["manual"]}
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type != "code" or grade_id not in auto:
@@ -223,7 +223,7 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
         ``stdout_visibility``, ``visibility`` and one test per auto-graded question
         of each expected notebook (a notebook not submitted scores 0).
     """
-    from rwlib.grade import Settings, grade, write_atomically
+    from rwlib.grading.grade import Settings, grade, write_atomically
 
     root = Path(root)
     source = root / "source" / "solutions"

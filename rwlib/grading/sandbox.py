@@ -20,7 +20,7 @@ read. Without bubblewrap, only the limits and the user id hold, and
 The kernel talks to the grader through Unix sockets in its scratch directory
 (TCP does not cross network namespaces).
 
-``python rwlib/sandbox.py --limit NAME=VALUE ... [--uid N] -- COMMAND`` is the
+``python rwlib/grading/sandbox.py --limit NAME=VALUE ... [--uid N] -- COMMAND`` is the
 small launcher that sets the limits, drops to the user id and runs COMMAND.
 """
 
@@ -248,11 +248,11 @@ def command(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> 
     Returns
     -------
     list of str
-        ``bwrap ... -- python -I -S .../rwlib/sandbox.py ... -- argv`` with
-        bubblewrap, else ``python -I -S .../rwlib/sandbox.py ... -- argv``.
+        ``bwrap ... -- python -I -S .../rwlib/grading/sandbox.py ... -- argv`` with
+        bubblewrap, else ``python -I -S .../rwlib/grading/sandbox.py ... -- argv``.
     """
     # This file run as a script, with no site-packages: it needs only the standard library,
-    # and "-m rwlib.sandbox" would import rwlib and numpy first, a tenth of a second per kernel.
+    # and "-m rwlib.grading.sandbox" would import rwlib and numpy first, a tenth of a second per kernel.
     launcher = [sys.executable, "-I", "-S", str(Path(__file__).resolve())]
     for field in dataclasses.fields(limits):
         launcher += ["--limit", f"{field.name}={getattr(limits, field.name)}"]
@@ -274,8 +274,8 @@ def command(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> 
 
 
 def _launch(argv=None) -> None:
-    """``python rwlib/sandbox.py``: set the limits, drop to ``--uid``, then exec the command."""
-    parser = argparse.ArgumentParser(prog="rwlib/sandbox.py")
+    """``python rwlib/grading/sandbox.py``: set the limits, drop to ``--uid``, then exec the command."""
+    parser = argparse.ArgumentParser(prog="rwlib/grading/sandbox.py")
     parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--uid", type=int)
     parser.add_argument("command", nargs=argparse.REMAINDER)
