@@ -19,11 +19,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rwlib import cli, sandbox
+from rwlib import cli
+from rwlib.grading import sandbox
 from rwlib.grading.gradescope import GradescopeError, build
+from rwlib.grading.intake import questions
 from rwlib.hidden_values import parse
 from rwlib.release import _execute
-from rwlib.grading.intake import questions
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "02_normalization_factor"
