@@ -136,7 +136,9 @@ def test_builds_are_byte_identical_and_hold_what_gradescope_needs(source, tmp_pa
     for name in ("run_autograder", "setup.sh"):
         assert (infos[name].external_attr >> 16) & 0o777 == 0o755
     assert f"solutions/{NAME}.ipynb" in infos and listed == f"{NAME}\n"
-    for name in ("pyproject.toml", "README.md", "LICENSE", "rwlib/__init__.py", "rwlib/grading/grade.py"):
+    packaged = ["pyproject.toml", "README.md", "LICENSE", "rwlib/__init__.py"]
+    packaged.append("rwlib/grading/grade.py")
+    for name in packaged:
         assert f"package/{name}" in infos
     assert not [n for n in infos if "__pycache__" in n or n.endswith(".pyc")]
     assert '"${RWLIB_PYTHON:-/autograder/venv/bin/python}" -m rwlib gradescope-run' in run
