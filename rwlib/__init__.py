@@ -8,7 +8,7 @@ computes in log space where overflow is possible.
 """
 
 from rwlib.checks import check
-from rwlib.hidden_values import print_for_grading
+from rwlib.hidden_values import grade_function, print_for_grading
 from rwlib.language_model import (
     BigramModel,
     contains_word,
@@ -69,6 +69,7 @@ __all__ = [
     "monte_carlo_z",
     "normalization_factor",
     "normalize",
+    "grade_function",
     "print_for_grading",
     "rejection_sample",
     "reward_weighted",

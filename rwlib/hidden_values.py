@@ -1,121 +1,157 @@
-"""Hidden tests whose verdict is decided outside the student's kernel.
+"""The hidden tests' side in the kernel: print what the answer produces, one line a case.
 
-A hidden test in a solution notebook does not assert anything. It prints the
-values that the student's answer produces, as one line of plain JSON::
+A hidden test in a solution notebook calls one of two functions with the
+exercise's ``grade_id`` (its definition is in ``rwlib/exercises``):
 
-    rw.print_for_grading(z_three, rtol=1e-9)
-    # grading values: {"values": [7.44...], "rtol": 1e-09, "atol": 0.0}
+- :func:`print_for_grading` for a number exercise;
+- :func:`grade_function` for a function exercise, with the hidden cases' inputs,
+  which live in the solution notebook only.
 
-``rwlib release`` stores that line, run on the instructor's solution, as the
-cell's output. When ``rwlib grade`` runs a submission, it reads the line the
-student's kernel printed and compares it with the stored one in the grader's
-own process (:func:`compare`), with the tolerances of the *stored* line. So
+Each prints one line of plain JSON per case::
+
+    grading values: {"exercise": "02-z-three-outputs", "case": "the answer", "value": 4.02...}
+
+``rwlib grade`` reads those lines and decides the verdict in its own process
+(:mod:`rwlib.grading.comparison`), with the definition's tolerance: for a number
+against the definition's exact value, for a function case against the line that
+the instructor's solution stored (``rwlib release`` executes it, and this module
+asserts there that the solution agrees with the definition's reference). So
 nothing a student's code does inside its kernel (patching ``rw.check``, lying
-floats, input transformers, printing) can pass a test it does not pass: the
-only way to print matching values is to have them.
+floats, printing) can pass a test it does not pass: the only way to print
+matching values is to have them.
 
-Hidden test sources must therefore never contain the expected values, only the
-computation of the student's values (e.g. calling the student's function on
-inputs the student has not seen).
+Run anywhere else (``RWLIB_GRADING`` unset, e.g. under ``nbgrader autograde``),
+the hidden test also asserts, so that a grader that trusts the kernel grades it.
 """
 
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from rwlib.checks import (
+    PUBLIC_CASE,
+    AnswerTypeError,
+    FunctionExercise,
+    NumberExercise,
+    as_number,
+    definition,
+    grading,
+    judge_number,
+    judge_outputs,
+)
+
 PREFIX = "grading values: "
+ANSWER_CASE = "the answer"
 
 
-def _plain(value):
-    """A JSON-able plain form of one answer: str stays str, anything else is floats."""
-    if isinstance(value, str):
-        return value
-    try:
-        return np.asarray(value, dtype=float).tolist()
-    except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"a graded value must be a number, an array of numbers or a str, not "
-            f"{type(value).__name__} ({error})"
-        ) from None
+def _print(record: dict) -> None:
+    print(PREFIX + json.dumps(record, allow_nan=True))
 
 
-def print_for_grading(*values, rtol: float = 1e-9, atol: float = 0.0) -> None:
-    """Print the values a hidden test grades, as one line that the grader compares.
+def print_for_grading(grade_id: str, answer) -> None:
+    """The hidden test of a number exercise: print the answer as a grading line.
 
     Parameters
     ----------
-    *values : number, array_like or str
-        What the student's answer produced. Numbers and arrays are printed as
-        floats; a str is compared exactly.
-    rtol, atol : float
-        The tolerance of the comparison. Only the tolerance printed by the
-        instructor's solution counts.
+    grade_id : str
+        The exercise (a :class:`rwlib.checks.NumberExercise`).
+    answer : object
+        The student's answer.
+
+    Raises
+    ------
+    AssertionError
+        Outside ``rwlib grade`` (``RWLIB_GRADING`` unset), when the answer is wrong.
 
     Examples
     --------
     >>> import rwlib as rw
-    >>> rw.print_for_grading(0.25, [1, 2], rtol=1e-6)
-    grading values: {"values": [0.25, [1.0, 2.0]], "rtol": 1e-06, "atol": 0.0}
+    >>> rw.print_for_grading("01-probability-of-b", 0.35)
+    grading values: {"exercise": "01-probability-of-b", "case": "the answer", "value": 0.35}
     """
-    record = {"values": [_plain(value) for value in values], "rtol": rtol, "atol": atol}
-    print(PREFIX + json.dumps(record, allow_nan=True))
-
-
-def parse(text: str) -> list[dict]:
-    """Every grading line in ``text``, parsed (lines that do not parse are skipped)."""
-    records = []
-    for line in text.splitlines():
-        if line.startswith(PREFIX):
-            try:
-                record = json.loads(line[len(PREFIX) :])
-            except ValueError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("values"), list):
-                records.append(record)
-    return records
-
-
-def _close(got, expected, rtol: float, atol: float) -> bool:
-    if isinstance(expected, str) or isinstance(got, str):
-        return got == expected
-    if isinstance(expected, list) or isinstance(got, list):
-        return (
-            isinstance(expected, list)
-            and isinstance(got, list)
-            and len(got) == len(expected)
-            and all(_close(g, e, rtol, atol) for g, e in zip(got, expected, strict=True))
+    exercise = definition(grade_id)
+    if not isinstance(exercise, NumberExercise):
+        raise ValueError(f"{grade_id} is a function exercise: its hidden test uses grade_function")
+    record = {"exercise": grade_id, "case": ANSWER_CASE}
+    try:
+        value = as_number(answer)
+    except AnswerTypeError:
+        _print({**record, "error": "AnswerTypeError"})
+        value = None
+    else:
+        _print({**record, "value": value})
+    if not grading():
+        assert value is not None and judge_number(exercise, value) is None, (
+            f"{grade_id}: the hidden test failed"
         )
-    if not isinstance(got, (int, float)) or isinstance(got, bool):
-        return False
-    return math.isclose(got, expected, rel_tol=rtol, abs_tol=atol)
 
 
-def compare(student_text: str, reference_text: str) -> str | None:
-    """None when the student's output holds the reference's grading values, else why not.
+def _outputs(function, calls: Sequence[tuple]) -> tuple[list, str | None]:
+    """The function's outputs on each argument tuple as float lists, or the error's type."""
+    outputs = []
+    for args in calls:
+        try:
+            output = np.asarray(function(*args), dtype=float)
+        except Exception as error:  # the student's bug; only its type is printed
+            return outputs, type(error).__name__
+        outputs.append(output.tolist())
+    return outputs, None
 
-    The student's output must hold exactly one grading line; its values must
-    match the reference's within the reference's ``rtol`` and ``atol``. The
-    reason never reveals the expected values.
+
+def grade_function(grade_id: str, function, cases: Mapping[str, Sequence[tuple]]) -> None:
+    """The hidden test of a function exercise: one grading line per named case.
+
+    Parameters
+    ----------
+    grade_id : str
+        The exercise (a :class:`rwlib.checks.FunctionExercise`).
+    function : callable
+        The student's function.
+    cases : mapping of str to list of tuple
+        The hidden cases: for each name in the definition's ``hidden_cases``
+        (except :data:`rwlib.checks.PUBLIC_CASE`, added here from the
+        definition's examples), the argument tuples to call the function with.
+
+    Raises
+    ------
+    AssertionError
+        Outside ``rwlib grade``, naming the cases whose outputs are wrong.
 
     Examples
     --------
-    >>> from rwlib.hidden_values import compare
-    >>> ref = 'grading values: {"values": [0.5], "rtol": 1e-06, "atol": 0.0}'
-    >>> compare('grading values: {"values": [0.5000001], "rtol": 1, "atol": 1}', ref) is None
-    True
-    >>> compare('grading values: {"values": [0.6], "rtol": 1, "atol": 1}', ref)
-    'the hidden test does not get the expected values'
+    >>> import numpy as np, rwlib as rw
+    >>> def z(ref, rewards, beta):
+    ...     return np.sum(ref * np.exp(rewards / beta))
+    >>> rw.grade_function("02-z-from-scratch", z, {
+    ...     "every reward zero": [(np.array([0.3, 0.7]), np.zeros(2), 0.2)],
+    ...     "equal rewards": [(np.array([0.3, 0.7]), np.array([1.5, 1.5]), 0.5)],
+    ... })  # doctest: +ELLIPSIS
+    grading values: {"exercise": "02-z-from-scratch", "case": "the check's examples", ...}
+    grading values: {"exercise": "02-z-from-scratch", "case": "every reward zero", ...}
+    grading values: {"exercise": "02-z-from-scratch", "case": "equal rewards", ...}
     """
-    (reference,) = parse(reference_text)
-    records = parse(student_text)
-    if not records:
-        return "the hidden test printed no values"
-    if len(records) > 1:
-        return "the hidden test's output holds more than one line of values"
-    rtol, atol = float(reference["rtol"]), float(reference["atol"])
-    if not _close(records[0]["values"], reference["values"], rtol, atol):
-        return "the hidden test does not get the expected values"
-    return None
+    exercise = definition(grade_id)
+    if not isinstance(exercise, FunctionExercise):
+        raise ValueError(f"{grade_id} is a number exercise: its hidden test uses print_for_grading")
+    named = {PUBLIC_CASE: list(exercise.examples), **cases}
+    if set(named) != set(exercise.hidden_cases):
+        raise ValueError(
+            f"{grade_id}: the hidden test's cases {sorted(named)} are not the definition's "
+            f"{sorted(exercise.hidden_cases)}"
+        )
+    failed = []
+    for name, calls in named.items():
+        outputs, error = _outputs(function, calls)
+        record = {"exercise": grade_id, "case": name}
+        _print({**record, "error": error} if error else {**record, "values": outputs})
+        right = error is None and all(
+            judge_outputs(exercise, got, exercise.reference(*args))
+            for got, args in zip(outputs, calls, strict=True)
+        )
+        if not right:
+            failed.append(name)
+    if failed and not grading():
+        raise AssertionError(f"{grade_id}: hidden cases failed: {', '.join(failed)}")

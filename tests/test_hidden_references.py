@@ -1,17 +1,17 @@
-"""The grading values that the solutions store are right, and every graded cell stores them.
+"""The exercises' expected values are right, and the hidden tests store what grading needs.
 
-A hidden test in a solution notebook only prints the values the answer produces
-(``rw.print_for_grading``); ``rwlib release`` stores the line the instructor's
-solution prints as the cell's output, and the grader compares a student's line
-with it (``rwlib.hidden_values.compare``). The expectation therefore lives in the
-stored output only, and it is checked here, in the test suite, against the closed
-forms and independent routes that the hidden tests asserted before (same
-tolerances), together with the tolerance the line carries.
+Each auto-graded exercise has one definition in ``rwlib/exercises`` (its exact
+value or its reference function, its tolerance). Here, for every exercise:
+
+- a number exercise's ``expected()`` passes an independent check (a closed form,
+  or another route), and values ten tolerances off are refused by the grader's
+  comparison;
+- a function exercise's hidden test, in the solution notebook, stores one
+  grading line per named case, and the stored values pass an independent check.
 
 After editing a solution notebook, run ``rwlib release`` so that its outputs are fresh.
 """
 
-import json
 import math
 import re
 from pathlib import Path
@@ -21,7 +21,9 @@ import numpy as np
 import pytest
 
 import rwlib as rw
-from rwlib.hidden_values import compare, parse
+from rwlib.checks import FunctionExercise, NumberExercise, definition, definitions
+from rwlib.grading.comparison import judge_cell, records
+from rwlib.hidden_values import ANSWER_CASE, PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -50,10 +52,12 @@ def stored_text(grade_id: str) -> str:
     )
 
 
-def recorded(grade_id: str) -> dict:
-    """The one grading record (values, rtol, atol) stored for ``grade_id``."""
-    (record,) = parse(stored_text(grade_id))
-    return record
+def stored_cases(grade_id: str) -> dict[str, list[np.ndarray]]:
+    """A function exercise's stored outputs, by case name."""
+    return {
+        case: [np.asarray(v, dtype=float) for v in lines[0]["values"]]
+        for case, lines in records(stored_text(grade_id), grade_id).items()
+    }
 
 
 def hidden_region(source: str) -> str | None:
@@ -63,28 +67,22 @@ def hidden_region(source: str) -> str | None:
     return source.split(BEGIN_HIDDEN, 1)[1].split(END_HIDDEN, 1)[0]
 
 
-def line(*values, rtol=1.0, atol=1.0) -> str:
-    """A grading line as a student's kernel would print it (its tolerance does not count)."""
-    record = {"values": [np.asarray(v, dtype=float).tolist() for v in values]}
-    return "grading values: " + json.dumps({**record, "rtol": rtol, "atol": atol})
+def accepted(grade_id: str, value) -> bool:
+    """Whether the grader's comparison accepts ``value`` for a number exercise."""
+    record = f'{{"exercise": "{grade_id}", "case": "{ANSWER_CASE}", "value": {float(value)!r}}}'
+    line = PREFIX + record
+    (verdict,) = judge_cell(definition(grade_id), line, stored_text(grade_id))
+    return verdict.passed
 
 
-def accepted(grade_id: str, *values) -> bool:
-    """Whether the grader accepts ``values`` for ``grade_id`` (the grader's own comparison)."""
-    return compare(line(*values), stored_text(grade_id)) is None
-
-
-# The checks the hidden tests used to assert, one per question: the recorded values
-# against closed forms or an independent route, with the old tolerances (an explicit old
-# rtol now comes with atol=0: numpy's default atol of 1e-8 would let a stored value wrong
-# in its 9th digit pass, and fail every right answer at the grader's rtol); and the
-# tolerance (rtol, atol) that the hidden test must print.
+# An independent check per exercise: of a number exercise's expected value, or of a
+# function exercise's stored outputs by case (``{case name: [output, ...]}``).
 REFERENCES = {}
 
 
-def reference(grade_id: str, *, rtol: float, atol: float = 0.0):
+def reference(grade_id: str):
     def register(check):
-        REFERENCES[grade_id] = (check, rtol, atol)
+        REFERENCES[grade_id] = check
         return check
 
     return register
@@ -174,34 +172,33 @@ def _(t_90):
 # --- Lesson 02 ---------------------------------------------------------------------------------
 
 
-@reference("02-z-three-outputs", rtol=1e-12)
+@reference("02-z-three-outputs")
 def _(z_three):
     assert np.isclose(z_three, 0.5 * np.exp(2.0) + 0.3 + 0.2 * np.exp(-2.0), rtol=1e-12, atol=0)
 
 
-@reference("02-shift-ratio", rtol=1e-12)
+@reference("02-shift-ratio")
 def _(z_ratio):
     assert np.isclose(z_ratio, np.exp(-2.0 / 0.8), rtol=1e-12, atol=0)
 
 
-@reference("02-beta-for-z-3", rtol=1e-3)
+@reference("02-beta-for-z-3")
 def _(beta_z3):
-    exact = exact_beta_for_z_3()
-    assert abs(beta_z3 - exact) <= 1e-3 * exact
-    assert abs(rw.normalization_factor([0.6, 0.4], [2.0, 1.0], beta=beta_z3) - 3.0) < 0.01
+    assert np.isclose(beta_z3, exact_beta_for_z_3(), rtol=1e-12, atol=0)
+    assert np.isclose(rw.normalization_factor([0.6, 0.4], [2.0, 1.0], beta=beta_z3), 3.0)
 
 
-@reference("02-log-z-large", rtol=1e-14)
+@reference("02-log-z-large")
 def _(log_z_large):
     # m / beta = 1600; the other two terms are e^-1000 and e^-600 times smaller than 0.5.
     assert np.isclose(log_z_large, 1600 + np.log(0.5), rtol=1e-14, atol=0)
 
 
-@reference("02-z-from-scratch", rtol=1e-12)
-def _(two, zero_rewards, equal_rewards):
-    assert np.isclose(two, 0.6 * np.e**2 + 0.4 * np.e, rtol=1e-12, atol=0)
-    assert np.isclose(zero_rewards, 1.0, rtol=1e-12, atol=0)
-    assert np.isclose(equal_rewards, np.exp(3.0), rtol=1e-12, atol=0)
+@reference("02-z-from-scratch")
+def _(cases):
+    assert np.allclose(cases["every reward zero"], [1.0], rtol=1e-12, atol=0)
+    assert np.allclose(cases["equal rewards"], [np.exp(3.0)], rtol=1e-12, atol=0)
+    assert np.isclose(cases["the check's examples"][0], 0.6 * np.e**2 + 0.4 * np.e, rtol=1e-12)
 
 
 # --- Lesson 03 ---------------------------------------------------------------------------------
@@ -476,79 +473,48 @@ def _(two, n_one, n_seven):
 # --- The tests ---------------------------------------------------------------------------------
 
 
-def test_every_graded_code_cell_has_a_reference_and_nothing_else_does():
+def test_every_graded_code_cell_has_a_definition_and_a_reference_and_nothing_else_does():
     assert sorted(REFERENCES) == sorted(GRADED)
+    assert sorted(definitions()) == sorted(GRADED)
 
 
 @pytest.mark.parametrize("grade_id", sorted(GRADED))
-def test_graded_cell_prints_one_grading_line_and_asserts_nothing(grade_id):
+def test_hidden_test_calls_the_definition_once_and_asserts_nothing_itself(grade_id):
     name, cell = GRADED[grade_id]
     hidden = hidden_region(cell.source)
     assert hidden is not None, f"{name}, {grade_id}: no hidden tests"
-    assert hidden.count("rw.print_for_grading(") == 1, f"{name}, {grade_id}"
-    assert not re.search(r"\bassert\b", hidden), f"{name}, {grade_id}: assert in hidden tests"
-    records = parse(stored_text(grade_id))
-    assert len(records) == 1, (
-        f"{name}, {grade_id}: {len(records)} stored grading lines; run `rwlib release {name}`"
+    call = "rw.grade_function(" if isinstance(definition(grade_id), FunctionExercise) else (
+        "rw.print_for_grading("
     )
+    assert hidden.count(call) == 1 and f'"{grade_id}"' in hidden, f"{name}, {grade_id}"
+    assert not re.search(r"\bassert\b", hidden), f"{name}, {grade_id}: assert in hidden tests"
+
+
+@pytest.mark.parametrize("grade_id", sorted(GRADED))
+def test_stored_output_holds_one_line_per_case(grade_id):
+    exercise = definition(grade_id)
+    cases = exercise.hidden_cases if isinstance(exercise, FunctionExercise) else [ANSWER_CASE]
+    lines = records(stored_text(grade_id), grade_id)
+    assert sorted(lines) == sorted(cases), f"run `rwlib release {GRADED[grade_id][0]}`"
+    assert all(len(lines[case]) == 1 for case in cases)
 
 
 @pytest.mark.parametrize("grade_id", sorted(REFERENCES))
-def test_recorded_values_pass_the_old_hidden_checks(grade_id):
-    check, rtol, atol = REFERENCES[grade_id]
-    record = recorded(grade_id)
-    assert (record["rtol"], record["atol"]) == (rtol, atol), "the stored tolerance changed"
-    check(*record["values"])
+def test_expected_values_pass_an_independent_check(grade_id):
+    exercise = definition(grade_id)
+    if isinstance(exercise, NumberExercise):
+        REFERENCES[grade_id](exercise.expected())
+    else:
+        REFERENCES[grade_id](stored_cases(grade_id))
 
 
-@pytest.mark.parametrize("grade_id", sorted(REFERENCES))
+NUMBERS = sorted(g for g in GRADED if isinstance(definition(g), NumberExercise))
+
+
+@pytest.mark.parametrize("grade_id", NUMBERS)
 def test_values_off_by_ten_tolerances_are_refused(grade_id):
-    record = recorded(grade_id)
-    rtol, atol = record["rtol"], record["atol"]
-    values = [np.asarray(v, dtype=float) for v in record["values"]]
-    assert accepted(grade_id, *values)
-    for k in range(len(values)):  # each value on its own
-        step = np.maximum(10 * rtol * np.abs(values[k]), 10 * atol)
-        step = np.where(step > 0, step, 1e-9 * np.maximum(np.abs(values[k]), 1))  # exact: rtol 0
-        off = [v + step if j == k else v for j, v in enumerate(values)]
-        assert not accepted(grade_id, *off), f"value {k} off by ten tolerances is accepted"
-
-
-def test_band_tolerances():
-    """Where the old test accepted a band, the grader accepts that band around the solution."""
-    # 01: |P(A) - 0.9| < 2e-4, and not 2.1e-4.
-    for p in (0.9 - 2e-4, 0.9 + 2e-4):
-        assert accepted("01-temperature-p-a-90", temperature_for(p))
-    for p in (0.9 - 2.1e-4, 0.9 + 2.1e-4):
-        assert not accepted("01-temperature-p-a-90", temperature_for(p))
-    # 02: within 0.1 % of the exact beta (the solution's grid point is 7.5e-5 off it).
-    exact = exact_beta_for_z_3()
-    for factor in (1, 1 - 9e-4, 1 + 9e-4):
-        assert accepted("02-beta-for-z-3", factor * exact)
-    for factor in (1 - 1.2e-3, 1 + 1.2e-3):
-        assert not accepted("02-beta-for-z-3", factor * exact)
-    # 05: the grid's maximizer only; not its neighbours, nor the exact maximizer pi*(y1).
-    (p_best,) = recorded("05-best-p-grid")["values"]
-    assert accepted("05-best-p-grid", P_GRID_E[np.argmin(np.abs(P_GRID_E - p_best))])
-    q = 1 / (1 + np.exp(-(np.log(1.5) + 1 / 0.3)))
-    for wrong in (p_best - 1e-3, p_best + 1e-3, q):
-        assert not accepted("05-best-p-grid", wrong)
-    # 04: the grid point only.
-    (beta_budget,) = recorded("04-kl-budget")["values"]
-    i = int(np.argmin(np.abs(GRID_04 - beta_budget)))
-    assert accepted("04-kl-budget", GRID_04[i])
-    for neighbour in (GRID_04[i - 1], GRID_04[i + 1]):
-        assert not accepted("04-kl-budget", neighbour)
-    # 07: a factor of 2 around the solution's pilot estimate, which holds the exact n.
-    (n_needed,) = recorded("07-samples-for-1-percent")["values"]
-    n_exact = exact_samples_for_1_percent()
-    assert accepted("07-samples-for-1-percent", math.ceil(n_exact))
-    for factor in (0.51, 1.99):
-        assert accepted("07-samples-for-1-percent", factor * n_needed)
-    for factor in (0.49, 2.01):
-        assert not accepted("07-samples-for-1-percent", factor * n_needed)
-    # 08: an integer, exactly.
-    (n_match,) = recorded("08-smallest-n")["values"]
-    assert accepted("08-smallest-n", n_match)
-    for wrong in (n_match - 1, n_match + 1):
-        assert not accepted("08-smallest-n", wrong)
+    exercise = definition(grade_id)
+    value, tolerance = exercise.expected(), exercise.tolerance
+    step = 10 * (tolerance.atol + tolerance.rtol * abs(value))
+    assert accepted(grade_id, value)
+    assert not accepted(grade_id, value + step) and not accepted(grade_id, value - step)

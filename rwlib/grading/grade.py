@@ -20,9 +20,7 @@ regrades everything). Submissions are only ever read.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import os
 import shutil
@@ -32,21 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from rwlib.grading import intake, sandbox
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a new temporary file and a rename: all or nothing.
-
-    The temporary file is created anew (never opened through an existing name or
-    link), with permissions for its owner only.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as temporary:
-        temporary.write(text)
-    os.replace(temporary.name, path)
+from rwlib.grading import intake, rules, sandbox
+from rwlib.grading.comparison import GradingLineError, records
+from rwlib.grading.reports import csv_text as _csv
+from rwlib.grading.reports import write_atomically, write_reports
+from rwlib.grading.results import NotebookResult, QuestionResult
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,88 +72,64 @@ class Settings:
         return json.dumps(fields, sort_keys=True, default=str).encode()
 
 
-def _rows(result: dict) -> list[dict]:
-    return [
-        {
-            "student": result["student"],
-            "notebook": result["notebook"],
-            "question": q["id"],
-            "points": "" if q["status"] == "manual" else q["score"],
-            "max_points": q["points"],
-            "status": q["status"],
-        }
-        for q in result["questions"]
-    ]
-
-
-def _csv(rows: list[dict], fields: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _feedback(result: dict) -> str:
-    """A student's feedback on one notebook: every question, its points and what went wrong."""
-    lines = [f"# {result['notebook']}: feedback for {result['student']}", ""]
-    auto = [q for q in result["questions"] if q["status"] != "manual"]
-    score = sum(q["score"] for q in auto)
-    lines += [f"Auto-graded points: **{score:g} of {sum(q['points'] for q in auto):g}**", ""]
-    lines += ["| question | points | status | what happened |", "|---|---:|---|---|"]
-    for q in result["questions"]:
-        points = (
-            "graded by hand" if q["status"] == "manual" else f"{q['score']:g} / {q['points']:g}"
-        )
-        message = q.get("message", "").replace("|", "\\|").replace("\n", " ")[:400]
-        lines.append(f"| {q['id']} | {points} | {q['status']} | {message} |")
-    if result.get("notes"):
-        lines += ["", "Notes:", ""] + [f"- {note}" for note in result["notes"]]
-    lines += [
-        "",
-        "Each question is graded by its check cell and by hidden tests. A hidden test is named "
-        "here, but its inputs and expected values are not shown.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def write_reports(out: Path, results: list[dict]) -> None:
-    """grades.csv, gradebook.csv and the feedback files, from all results so far."""
-    results = sorted(results, key=lambda r: (r["student"], r["notebook"]))
-    rows = [row for result in results for row in _rows(result)]
-    fields = ["student", "notebook", "question", "points", "max_points", "status"]
-    write_atomically(out / "grades.csv", _csv(rows, fields))
-    notebooks = sorted({r["notebook"] for r in results})
-    book: dict[str, dict] = {}
-    for result in results:
-        entry = book.setdefault(result["student"], {"student": result["student"]})
-        auto = [q for q in result["questions"] if q["status"] != "manual"]
-        entry[result["notebook"]] = sum(q["score"] for q in auto)
-        entry["total"] = entry.get("total", 0) + entry[result["notebook"]]
-        entry["max"] = entry.get("max", 0) + sum(q["points"] for q in auto)
-    write_atomically(
-        out / "gradebook.csv", _csv(list(book.values()), ["student", *notebooks, "total", "max"])
-    )
-    for result in results:
-        path = out / "feedback" / result["student"] / f"{result['notebook']}.md"
-        write_atomically(path, _feedback(result))
-
-
-def _result(submission, questions, status, message, notes=()) -> dict:
-    """A result decided without running anything (missing or malformed)."""
-    graded = [
-        {**q, "status": "manual" if q["manual"] else status, "message": message, "score": 0}
+def _result(identity: dict, questions, status, message) -> NotebookResult:
+    """A result decided without running anything (missing, refused or malformed)."""
+    graded = tuple(
+        QuestionResult(q["id"], q["points"], "manual", manual=True)
+        if q["manual"]
+        else QuestionResult(q["id"], q["points"], status, message=message)
         for q in questions
-    ]
-    return {**submission, "questions": graded, "notes": list(notes)}
+    )
+    return NotebookResult(
+        identity["student"],
+        identity["notebook"],
+        graded,
+        origin=identity.get("origin", ""),
+        key=identity.get("key", ""),
+    )
 
 
 class GradingError(RuntimeError):
     """Grading cannot start (e.g. no source notebooks); the message says why."""
 
 
+def _validate_source(path: Path, notebook, found: list[dict]) -> None:
+    """Every auto-graded question has a definition and a stored grading line for each case."""
+    from rwlib.checks import PUBLIC_CASE, FunctionExercise, definition
+    from rwlib.hidden_values import ANSWER_CASE
+
+    cells = {intake.cell_grade_id(cell): (index, cell) for index, cell in enumerate(notebook.cells)}
+    for question in found:
+        if question["manual"]:
+            continue
+        index, cell = cells[question["id"]]
+        where = f"{path}, cell {index} ({question['id']})"
+        try:
+            exercise = definition(question["id"])
+        except ValueError:
+            raise GradingError(
+                f"{where}: no exercise definition has this grade_id in rwlib.exercises"
+            ) from None
+        stored = "".join(o.get("text", "") for o in cell.get("outputs", []) if "text" in o)
+        try:
+            lines = records(stored, question["id"])
+        except GradingLineError as error:
+            raise GradingError(f"{where}: the stored output holds {error}") from None
+        cases = (
+            exercise.hidden_cases if isinstance(exercise, FunctionExercise) else [ANSWER_CASE]
+        )
+        wrong = [case for case in cases if len(lines.get(case, [])) != 1]
+        if wrong:
+            raise GradingError(
+                f"{where}: the stored output has no single grading line for "
+                f"{', '.join(repr(c) for c in wrong)}; its hidden test must call "
+                f"rw.{'grade_function' if PUBLIC_CASE in cases else 'print_for_grading'}, "
+                "then run `rwlib release` to store the outputs"
+            )
+
+
 def _sources(folder: Path) -> dict[str, tuple]:
+    """The graded source notebooks, by name: (notebook, questions, bytes), validated."""
     import nbformat
 
     sources = {}
@@ -174,10 +138,48 @@ def _sources(folder: Path) -> dict[str, tuple]:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
         found = intake.questions(notebook)
         if found:
+            _validate_source(path, notebook, found)
             sources[path.stem] = (notebook, found, data)
     if not sources:
         raise GradingError(f"no graded notebooks in {folder}; pass --source SOLUTIONS_FOLDER")
     return sources
+
+
+def grading_code_fingerprint() -> bytes:
+    """A fingerprint of the installed rwlib: the grading code and the exercise definitions."""
+    import rwlib
+
+    package = Path(rwlib.__file__).resolve().parent
+    parts = []
+    for path in sorted(package.rglob("*.py")):
+        parts += [path.relative_to(package).as_posix().encode(), path.read_bytes()]
+    return intake.fingerprint(*parts).encode()
+
+
+def _rule_breaks(source, rebuilt, grading: list[dict]) -> None:
+    """Mark each question whose answer breaks a rule of :mod:`rwlib.grading.rules`."""
+    from rwlib.checks import FunctionExercise, definition
+
+    modules = rules.notebook_modules(source)
+    texts = {intake.cell_grade_id(cell): cell.source for cell in rebuilt.cells}
+    tampered = None
+    for question in grading:
+        exercise = definition(question["id"])
+        allowed = exercise.allowed_modules if isinstance(exercise, FunctionExercise) else None
+        for answer in question["answer_ids"]:
+            why = rules.tampering(texts[answer], modules)
+            if why:
+                question["not_allowed"] = f"your answer cell {answer} is not allowed: {why}"
+                tampered = tampered or answer
+            elif allowed and tampered:
+                question["not_allowed"] = (
+                    f"{exercise.rule()}, and the earlier answer cell {tampered} changes what "
+                    "later cells run"
+                )
+            elif allowed:
+                why = rules.not_allowed(texts[answer], allowed, modules)
+                if why:
+                    question["not_allowed"] = f"{exercise.rule()}: {why}"
 
 
 def _prepare(submission, sources, settings: Settings, work: Path, force: bool, run: str):
@@ -187,14 +189,14 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
     source, found, source_bytes = sources[submission.notebook]
     identity = {"student": submission.student, "notebook": submission.notebook}
     data = submission.read_bytes()
-    key = intake.fingerprint(data, source_bytes, settings.key())
+    key = intake.fingerprint(data, source_bytes, settings.key(), grading_code_fingerprint())
     result_path = work / "results" / submission.student / f"{submission.notebook}.json"
     if not force and result_path.exists():
         try:
-            cached = json.loads(result_path.read_text())
-        except ValueError:
-            cached = {}
-        if cached.get("key") == key:
+            cached = NotebookResult.from_json(result_path.read_text())
+        except (ValueError, TypeError, KeyError):
+            cached = None
+        if cached is not None and cached.key == key:
             return cached, None
     identity |= {"key": key, "origin": submission.origin}
     try:
@@ -203,13 +205,14 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
         )
     except intake.MalformedSubmission as error:
         result = _result(identity, found, "error", str(error))
-        write_atomically(result_path, json.dumps(result, indent=1))
+        write_atomically(result_path, result.to_json())
         return result, None
     grading = [
         {**q, "unanswered": any(a in unanswered for a in q["answer_ids"])}
         for q in found
         if not q["manual"]
     ]
+    _rule_breaks(source, rebuilt, grading)
     timeouts = {}
     for q in grading:
         if q["id"] in settings.question_timeouts:
@@ -343,13 +346,11 @@ def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, p
                 for result_path, grading in expected.items():
                     if result_path in new or not result_path.exists():
                         continue
-                    result = json.loads(result_path.read_text())
-                    if result.get("run") != grading["submission"]["run"]:
+                    result = NotebookResult.from_json(result_path.read_text())
+                    if result.run != grading["submission"]["run"]:
                         continue
                     new[result_path] = result
-                    failed += any(
-                        q["status"] not in ("passed", "manual") for q in result["questions"]
-                    )
+                    failed += any(q.status != "passed" for q in result.auto)
                     bar.update(1)
                     bar.set_postfix(graded=len(new), failed=failed)
                 if time.monotonic() - last_report > 5:

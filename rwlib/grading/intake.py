@@ -16,6 +16,7 @@ student's.
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
 import hashlib
@@ -24,7 +25,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from rwlib.release import student_source
+from rwlib.release import BEGIN_HIDDEN, END_HIDDEN, student_source
 
 MAX_NOTEBOOK_BYTES = 256 << 20
 _STUDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
@@ -125,7 +126,7 @@ def parse(data: bytes) -> dict:
             "(Edit > Clear Outputs of All Cells), save, and resubmit"
         )
     try:
-        notebook = json.loads(data.decode("utf-8"))
+        notebook = json.loads(data.decode("utf-8-sig"))  # a byte-order mark is fine
     except (UnicodeDecodeError, ValueError):
         raise MalformedSubmission(f"the file is not a notebook (not JSON); {resubmit}") from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
@@ -214,21 +215,34 @@ def rebuild(source, submitted: dict, name: str):
         for index, cell in enumerate(source.cells)
         if cell.metadata.get("nbgrader", {}).get("solution")
     }
+    source_ids = {cell_grade_id(cell) for cell in source.cells} - {None}
     taken: dict[str, str] = {}
+    own: list[tuple[int, str]] = []  # the student's own code cells: not run
     notes = []
-    for cell in submitted["cells"]:
-        grade_id = cell_grade_id(cell) if isinstance(cell, dict) else None
-        if grade_id is None:
+    for number, cell in enumerate(submitted["cells"], start=1):
+        if not isinstance(cell, dict):
+            continue
+        grade_id = cell_grade_id(cell)
+        if grade_id is None or grade_id not in source_ids:
+            if cell.get("cell_type") == "code" and _source(cell).strip():
+                own.append((number, _source(cell)))
+            if grade_id is not None and cell.get("metadata", {}).get("nbgrader", {}).get(
+                "solution"
+            ):
+                notes.append(f"an answer cell has the unknown grade_id {grade_id!r} and is ignored")
             continue
         if grade_id in taken:
             notes.append(
                 f"the answer cell {grade_id!r} appears more than once; the first is graded"
             )
         elif grade_id in answer_cells:
-            if cell.get("cell_type") == source.cells[answer_cells[grade_id]].cell_type:
-                taken[grade_id] = _source(cell)
-        elif cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-            notes.append(f"an answer cell has the unknown grade_id {grade_id!r} and is ignored")
+            expected_type = source.cells[answer_cells[grade_id]].cell_type
+            if cell.get("cell_type") != expected_type:
+                notes.append(
+                    f"your answer cell {grade_id!r} was a {cell.get('cell_type')} cell; it was "
+                    f"graded as {expected_type}, as it should be (change it back in JupyterLab)"
+                )
+            taken[grade_id] = _source(cell)
     rebuilt = copy.deepcopy(source)
     unanswered = set()
     for grade_id, index in answer_cells.items():
@@ -237,10 +251,74 @@ def rebuild(source, submitted: dict, name: str):
         if grade_id not in taken:
             notes.append(f"the answer cell {grade_id!r} is missing; it counts as unanswered")
         text = taken.get(grade_id, stub)
-        if text.strip() == stub.strip():
+        if _normalised(text) == _normalised(stub):
             unanswered.add(grade_id)
         cell.source = text
+    for cell in rebuilt.cells:
+        cell.source = _hidden_tests_first(cell)
+    notes += _own_cells_notes(own, [rebuilt.cells[i].source for i in answer_cells.values()])
     return rebuilt, unanswered, notes
+
+
+def _normalised(text: str) -> str:
+    """Source text with line endings and trailing spaces normalised (CRLF stubs are stubs)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def _hidden_tests_first(cell) -> str:
+    """A check cell's source with its hidden tests moved before the public check.
+
+    The hidden tests then print their values even when the public check raises,
+    so each hidden case earns its share of the points.
+    """
+    text = cell.source
+    if cell.cell_type != "code" or BEGIN_HIDDEN not in text or END_HIDDEN not in text:
+        return text
+    before, rest = text.split(BEGIN_HIDDEN, 1)
+    hidden, after = rest.split(END_HIDDEN, 1)
+    return f"{BEGIN_HIDDEN}{hidden}{END_HIDDEN}\n{before.rstrip()}\n{after.lstrip()}".rstrip()
+
+
+def _defined_names(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        for target in getattr(node, "targets", [getattr(node, "target", None)]):
+            if target is not None:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+    return names
+
+
+def _own_cells_notes(own: list[tuple[int, str]], answers: list[str]) -> list[str]:
+    """Notes on the student's own cells, which are not run: which names the answers lose."""
+    if not own:
+        return []
+    used = set()
+    for text in answers:
+        try:
+            used |= {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            continue
+    notes = [
+        f"{len(own)} code cell(s) of your own (cell {', '.join(str(n) for n, _ in own)}) were "
+        "not run: only the answer cells are graded"
+    ]
+    for number, text in own:
+        lost = sorted(_defined_names(text) & used)
+        if lost:
+            notes.append(
+                f"your cell {number} defines {', '.join(lost)}, which an answer cell uses; "
+                "move it into that answer cell"
+            )
+    return notes
 
 
 def fingerprint(*parts: bytes) -> str:

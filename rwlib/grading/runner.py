@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -42,9 +43,10 @@ from jupyter_client.utils import run_sync
 from nbval.plugin import NbCellError
 
 from rwlib.grading import sandbox
+from rwlib.grading.comparison import question_result
 from rwlib.grading.grade import write_atomically
-from rwlib.hidden_values import compare
 from rwlib.grading.intake import cell_grade_id
+from rwlib.grading.results import NotebookResult, QuestionResult
 
 POLL_SECONDS = 0.2
 
@@ -228,10 +230,18 @@ def _stdout(outputs) -> str:
     return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
 
 
+_EXCEPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
+
+
 def _record(item, excinfo) -> dict:  # noqa: PLR0911 (one return per kind of outcome)
-    """What happened in one cell: ok, exception (with the error's text), timeout or died."""
+    """What happened in one cell: ok, exception, timeout or died, and what it printed.
+
+    Of an exception only its type's name is kept (what a student's code raises could
+    carry anything it can read, e.g. the sources of earlier hidden tests).
+    """
+    stdout = _stdout(item.test_outputs or [])
     if excinfo is None:
-        return {"outcome": "ok", "stdout": _stdout(item.test_outputs or [])}
+        return {"outcome": "ok", "stdout": stdout}
     error = excinfo.value
     text = str(error.args[0]) if isinstance(error, NbCellError) and error.args else str(error)
     if isinstance(error, (KernelDied, OutputTooLarge)):
@@ -241,10 +251,9 @@ def _record(item, excinfo) -> dict:  # noqa: PLR0911 (one return per kind of out
     if text.startswith("Timeout"):
         return {"outcome": "timeout", "message": "the cell ran longer than its time limit"}
     errors = [o for o in (item.test_outputs or []) if o.get("output_type") == "error"]
-    if errors:
-        name, value = errors[-1]["ename"], errors[-1]["evalue"]
-        return {"outcome": "exception", "ename": name, "message": f"{name}: {value}"}
-    return {"outcome": "exception", "ename": type(error).__name__, "message": str(error)[:500]}
+    name = str(errors[-1].get("ename", "")) if errors else type(error).__name__
+    name = name if _EXCEPTION_NAME.fullmatch(name) else "an exception"
+    return {"outcome": "exception", "ename": name, "stdout": stdout}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -254,8 +263,8 @@ def pytest_runtest_makereport(item, call):
         records = item.parent.__dict__.setdefault("rwlib_records", {})
         try:
             record = _record(item, call.excinfo)
-        except Exception as error:  # never let one submission stop the batch
-            record = {"outcome": "exception", "ename": "GraderError", "message": repr(error)}
+        except Exception:  # never let one submission stop the batch
+            record = {"outcome": "exception", "ename": "GraderError", "stdout": ""}
         if call.when == "setup":
             record = {
                 "outcome": "died",
@@ -263,37 +272,6 @@ def pytest_runtest_makereport(item, call):
             }
         record["reference"] = _stdout(item.cell.get("outputs", []))
         records[item.cell_num] = (cell_grade_id(item.cell), record)
-
-
-def verdict(question: dict, records: dict) -> tuple[str, str]:
-    """The status and message of one question from its cells' records.
-
-    ``question`` is an entry of the rebuilt notebook's ``rwlib_grading``
-    metadata (``id``, ``answer_ids``, ``unanswered``); ``records`` maps grade_id
-    to the record of that cell.
-    """
-    if question["unanswered"]:
-        return "unanswered", "not answered"
-    cells = [records.get(answer) for answer in question["answer_ids"]] + [
-        records.get(question["id"])
-    ]
-    if any(cell is None for cell in cells):
-        return "error", "a cell of this question did not run (the kernel stopped before it)"
-    for cell in cells:
-        if cell["outcome"] == "timeout":
-            return "timeout", cell["message"]
-    for cell in cells:
-        if cell["outcome"] == "died":
-            return "error", cell["message"]
-    *answers, check = cells
-    for answer in answers:
-        if answer["outcome"] == "exception":
-            return "error", f"your answer cell raised {answer['message']}"
-    if check["outcome"] == "exception":
-        status = "failed" if check["ename"] == "AssertionError" else "error"
-        return status, check["message"]
-    reason = compare(check["stdout"], check["reference"])
-    return ("passed", "") if reason is None else ("failed", f"hidden test: {reason}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -305,11 +283,18 @@ def pytest_runtest_teardown(item, nextitem):
     _State.scratches.clear()
     grading = _grading(item)
     by_id = {gid: record for gid, record in item.parent.__dict__.get("rwlib_records", {}).values()}
-    questions = []
-    for question in grading["questions"]:
-        status, message = verdict(question, by_id)
-        points = question["points"] if status == "passed" else 0
-        questions.append({**question, "status": status, "message": message, "score": points})
-    questions += [{**q, "status": "manual", "message": "", "score": 0} for q in grading["manual"]]
-    result = {**grading["submission"], "questions": questions}
-    write_atomically(Path(grading["result"]), json.dumps(result, indent=1))
+    questions = [question_result(question, by_id) for question in grading["questions"]]
+    questions += [
+        QuestionResult(q["id"], q["points"], "manual", manual=True) for q in grading["manual"]
+    ]
+    submission = grading["submission"]
+    result = NotebookResult(
+        submission["student"],
+        submission["notebook"],
+        tuple(questions),
+        origin=submission["origin"],
+        key=submission["key"],
+        run=submission["run"],
+        notes=tuple(submission["notes"]),
+    )
+    write_atomically(Path(grading["result"]), result.to_json())
