@@ -46,7 +46,7 @@ def _grade(args) -> int:
     except GradingError as error:
         print(f"rwlib grade: {error}", file=sys.stderr)
         return 1
-    students = {r["student"] for r in results}
+    students = {r.student for r in results}
     print(f"graded {len(results)} notebooks of {len(students)} students into {args.out}")
     print(f"  {args.out / 'gradebook.csv'}, {args.out / 'grades.csv'}, {args.out / 'feedback'}/")
     return 0

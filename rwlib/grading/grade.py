@@ -93,7 +93,7 @@ class GradingError(RuntimeError):
     """Grading cannot start (e.g. no source notebooks); the message says why."""
 
 
-def _validate_source(path: Path, notebook, found: list[dict]) -> None:
+def validate_source(path: Path, notebook, found: list[dict]) -> None:
     """Every auto-graded question has a definition and a stored grading line for each case."""
     from rwlib.checks import PUBLIC_CASE, FunctionExercise, definition
     from rwlib.hidden_values import ANSWER_CASE
@@ -138,7 +138,7 @@ def _sources(folder: Path) -> dict[str, tuple]:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
         found = intake.questions(notebook)
         if found:
-            _validate_source(path, notebook, found)
+            validate_source(path, notebook, found)
             sources[path.stem] = (notebook, found, data)
     if not sources:
         raise GradingError(f"no graded notebooks in {folder}; pass --source SOLUTIONS_FOLDER")

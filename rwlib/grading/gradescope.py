@@ -32,7 +32,7 @@ import zipfile
 from pathlib import Path
 
 from rwlib.grading import intake, sandbox
-from rwlib.hidden_values import parse
+from rwlib.grading.results import QuestionResult
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -74,21 +74,16 @@ def _questions(folder: Path) -> dict[str, list[dict]]:
 
 
 def _check_references(path: Path) -> None:
-    """Every auto-graded question of the notebook stores exactly one grading line."""
+    """The notebook is a valid source: every auto-graded question stores its grading lines."""
     import nbformat
 
+    from rwlib.grading.grade import GradingError, validate_source
+
     notebook = nbformat.read(path, as_version=4)
-    auto = {q["id"] for q in intake.questions(notebook) if not q["manual"]}
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type != "code" or grade_id not in auto:
-            continue
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        if len(parse(text)) != 1:
-            raise GradescopeError(
-                f"{path.name}: the check cell {grade_id!r} does not store one line of grading "
-                "values; run `rwlib release` so that the solutions' outputs are fresh"
-            )
+    try:
+        validate_source(path, notebook, intake.questions(notebook))
+    except GradingError as error:
+        raise GradescopeError(str(error)) from None
 
 
 def _package_files(root: Path) -> dict[str, bytes]:
@@ -174,16 +169,16 @@ def build(
     return names
 
 
-def _test(notebook: str, question: dict, visibility: str) -> dict:
+def _test(notebook: str, question: QuestionResult, visibility: str) -> dict:
     """One question as a Gradescope test: only its status and the grader's message."""
-    message = question.get("message", "")
+    message = question.message
     return {
-        "name": f"{notebook}: {question['id']}",
-        "score": question["score"],
-        "max_score": question["points"],
+        "name": f"{notebook}: {question.id}",
+        "score": question.score,
+        "max_score": question.points,
         # Gradescope knows only these two; the grader's own status starts the output.
-        "status": "passed" if question["status"] == "passed" else "failed",
-        "output": question["status"] + (f": {message}" if message else ""),
+        "status": "passed" if question.status == "passed" else "failed",
+        "output": question.status + (f": {message}" if message else ""),
         "visibility": visibility,
     }
 
@@ -223,7 +218,8 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
         ``stdout_visibility``, ``visibility`` and one test per auto-graded question
         of each expected notebook (a notebook not submitted scores 0).
     """
-    from rwlib.grading.grade import Settings, grade, write_atomically
+    from rwlib.grading.grade import Settings, grade
+    from rwlib.grading.reports import write_atomically
 
     root = Path(root)
     source = root / "source" / "solutions"
@@ -248,21 +244,30 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
         settings = Settings(source=source, workers=1)
         results = grade(work / "submissions", work / "grades", settings, progress=False)
         log = work / "grades" / ".work" / "pytest.log"
-        if any(q["status"] == "error" for r in results for q in r["questions"]) and log.exists():
+        if any(q.status == "error" for r in results for q in r.questions) and log.exists():
             print("pytest.log of the grading run:\n" + log.read_text()[-20_000:])
-    by_name = {r["notebook"]: r for r in results}
+    by_name = {r.notebook: r for r in results if r.questions[0].status != "missing"}
     tests, lines, manual = [], [], []
     for name in expected:
         result = by_name.get(name)
         if result is None:
             lines.append(f"{name}: not submitted (upload {name}.ipynb); its questions score 0")
-            missing = {"status": "missing", "message": f"{name}.ipynb was not submitted"}
-            graded = [{**q, **missing, "score": 0} for q in questions[name]]
+            message = f"{name}.ipynb was not submitted"
+            graded = [
+                QuestionResult(
+                    q["id"],
+                    q["points"],
+                    "manual" if q["manual"] else "missing",
+                    message=message,
+                    manual=q["manual"],
+                )
+                for q in questions[name]
+            ]
         else:
-            graded = result["questions"]
-            lines += [f"{name}: {note}" for note in result.get("notes", [])]
-        manual += [f"{q['id']} ({q['points']:g} points)" for q in graded if q["manual"]]
-        tests += [_test(name, q, visibility) for q in graded if not q["manual"]]
+            graded = result.questions
+            lines += [f"{name}: {note}" for note in result.notes]
+        manual += [f"{q.id} ({q.points:g} points)" for q in graded if q.manual]
+        tests += [_test(name, q, visibility) for q in graded if not q.manual]
     lines += [f"ignored {item}" for item in ignored]
     if manual:
         lines.append(
