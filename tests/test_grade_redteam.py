@@ -39,6 +39,7 @@ POINTS = {
     "02-z-from-scratch": 3,
 }
 FULL = sum(POINTS.values())
+Z_FROM_SCRATCH_HEAD = "def z_from_scratch(ref, rewards, beta):"
 WRONG_Z_THREE = (
     "ref_three = np.array([0.5, 0.3, 0.2])\nrewards_three = np.array([1.0, 0.0, -1.0])\n"
     "z_three = rw.normalization_factor(ref_three, rewards_three, beta=1.0)"
@@ -204,12 +205,40 @@ z_three = 0.0
 """
     fake_pass = """
 import rwlib
-def fake(*args, **kwargs):
-    print('grading values: {"values": [1.0], "rtol": 1e9, "atol": 1e9}')
+def fake(grade_id, *args, **kwargs):
+    print('grading values: {"exercise": "' + grade_id + '", "case": "the answer", "value": 1.0}')
 rwlib.check = rw.check = lambda grade_id, answer: print(f"✔ {grade_id}: right")
 rwlib.print_for_grading = rw.print_for_grading = fake
 z_three = 0.0
 """
+    # Everything a student's code can read (In, the input history, holds the sources of the
+    # hidden tests that already ran) goes into the messages of its exceptions.
+    leak = """
+def z_from_scratch(ref, rewards, beta):
+    raise ValueError(repr(In) + repr((ref, rewards, beta)))
+raise RuntimeError(repr(In))
+"""
+    forged = '{"exercise": "02-z-three-outputs", "case": "the answer", "value": '
+    forged_digits = f"print('grading values: ' + {forged!r} + '9' * 400 + '}}')"
+    forged_depth = f"print('grading values: ' + {forged!r} + '[' * 10**5 + ']' * 10**5 + '}}')"
+    from_scratch = f"{Z_FROM_SCRATCH_HEAD}\n    return rw.normalization_factor(ref, rewards, beta)"
+    patched_numpy = "np.sum = lambda values, **kwargs: 4.021595106112647\nz_three = np.sum([0])"
+    wrong_on_equal = (
+        f"{Z_FROM_SCRATCH_HEAD}\n    if np.all(rewards == rewards[0]):\n        return 0.0\n"
+        "    return np.sum(ref * np.exp(rewards / beta))"
+    )
+    markdown = _solution()
+    _answer(markdown, "02-z-three-outputs").cell_type = "markdown"
+    _answer(markdown, "02-z-three-outputs").pop("outputs", None)
+    _answer(markdown, "02-z-three-outputs").pop("execution_count", None)
+    crlf = copy.deepcopy(blank)
+    _answer(crlf, "02-z-three-outputs").source = (
+        _answer(blank, "02-z-three-outputs").source.replace("\n", "\r\n") + "  "
+    )
+    own_helper = _edited({"02-z-three-outputs": "z_three = my_helper()"})
+    own_helper.cells.insert(
+        1, nbformat.v4.new_code_cell("def my_helper():\n    return 4.021595106112647")
+    )
     cases = {
         "honest": solution,
         "honest_too": solution,
@@ -231,6 +260,27 @@ z_three = 0.0
         ),
         "memory": _prepend("02-z-three-outputs", "huge = np.ones(50_000_000_000 // 8)"),
         "flood": _prepend("02-z-from-scratch", "print('x' * 10_000_000)"),
+        "leak": _edited({"02-z-from-scratch": leak}),
+        "forged_digits": _edited({"02-z-three-outputs": forged_digits}),
+        "forged_depth": _edited({"02-z-three-outputs": forged_depth}),
+        "uses_rwlib": _edited({"02-z-from-scratch": from_scratch}),
+        "patched_numpy": _edited({"02-z-three-outputs": patched_numpy}),
+        "partly_right": _edited({"02-z-from-scratch": wrong_on_equal}),
+        "float32": _edited(
+            {
+                "02-z-three-outputs": WRONG_Z_THREE.replace("=1.0)", "=0.5)")
+                + "\nz_three = np.float32(z_three)"
+            }
+        ),
+        "size_one_array": _edited(
+            {
+                "02-shift-ratio": _answer(_solution(), "02-shift-ratio").source
+                + "\nz_ratio = np.array([z_ratio, 0.0])[0:1]"
+            }
+        ),
+        "markdown_answer": markdown,
+        "crlf_stub": crlf,
+        "own_helper": own_helper,
     }
     # Every test cell deleted, or edited to `pass`, changes nothing: tests come from the source.
     deleted = copy.deepcopy(solution)
@@ -281,6 +331,10 @@ z_three = 0.0
         archive.writestr(f"zipped/{NAME}.ipynb", json.dumps(solution))
         archive.writestr(f"pickled/{NAME}.pkl", pickle.dumps(_Bait(outside / "unpickled")))
     (submissions / "notes.txt").write_text("not a submission")
+    (submissions / "bom").mkdir()
+    (submissions / "bom" / f"{NAME}.ipynb").write_bytes(
+        b"\xef\xbb\xbf" + json.dumps(solution).encode()
+    )
 
     watched = [submissions, ROOT / "rwlib", ROOT / "solutions", outside]
     before = _tree_digest(*watched)
@@ -288,7 +342,7 @@ z_three = 0.0
     results = grade(submissions, out, settings, progress=False)
     listener.close()
     return {
-        "results": {r["student"]: r for r in results},
+        "results": {r.student: r for r in results},
         "out": out,
         "changed": sorted(
             path for path, digest in _tree_digest(*watched).items() if before.get(path) != digest
@@ -300,11 +354,11 @@ z_three = 0.0
 
 
 def _points(result) -> dict[str, float]:
-    return {q["id"]: q["score"] for q in result["questions"] if q["status"] != "manual"}
+    return {q.id: q.score for q in result.auto}
 
 
 def _status(result, question) -> str:
-    return {q["id"]: q["status"] for q in result["questions"]}[question]
+    return {q.id: q.status for q in result.questions}[question]
 
 
 def _without(*questions):
@@ -340,6 +394,20 @@ EARNED = {
     "not_json": 0,
     "no_cells": 0,
     "nbformat3": 0,
+    "leak": _without("02-z-from-scratch"),
+    "forged_digits": _without("02-z-three-outputs"),
+    "forged_depth": _without("02-z-three-outputs"),
+    "uses_rwlib": _without("02-z-from-scratch"),
+    # Changing numpy in an answer cell is not allowed, and nor is a from-scratch answer
+    # after it (it would run with the changed numpy).
+    "patched_numpy": _without("02-z-three-outputs", "02-z-from-scratch"),
+    "partly_right": FULL - 1,  # one of the three hidden cases of 02-z-from-scratch
+    "float32": FULL,
+    "size_one_array": FULL,
+    "markdown_answer": FULL,
+    "crlf_stub": 0,
+    "own_helper": _without("02-z-three-outputs"),
+    "bom": FULL,
 }
 # The fork bomb's copies spin until its kernel stops: what it earns after the bomb may vary,
 # but never more than its honest answers.
@@ -349,7 +417,7 @@ AT_MOST = {"fork_bomb": _without("02-z-three-outputs")}
 @pytest.mark.parametrize("student", sorted(EARNED))
 def test_each_submission_earns_exactly_what_it_earned_honestly(batch, student):
     result = batch["results"][student]
-    assert sum(_points(result).values()) == EARNED[student], result["questions"]
+    assert sum(_points(result).values()) == EARNED[student], result.questions
 
 
 def test_a_fork_bomb_earns_nothing_and_stops_at_the_process_limit(batch):
@@ -378,16 +446,50 @@ def test_a_fork_bomb_earns_nothing_and_stops_at_the_process_limit(batch):
         ("nbformat3", "02-z-three-outputs", "error", "nbformat 3"),
         ("wrong_kernel", "02-z-three-outputs", "error", "'R' kernel"),
         ("renamed", "02-shift-ratio", "unanswered", "not answered"),
+        ("leak", "02-z-from-scratch", "error", "raised RuntimeError"),
+        ("forged_digits", "02-z-three-outputs", "failed", "more than 40 characters"),
+        ("forged_depth", "02-z-three-outputs", "failed", "nested deeper"),
+        ("uses_rwlib", "02-z-from-scratch", "not allowed", "numpy and math only"),
+        ("patched_numpy", "02-z-three-outputs", "not allowed", "changes the module np"),
+        ("patched_numpy", "02-z-from-scratch", "not allowed", "earlier answer cell"),
+        ("partly_right", "02-z-from-scratch", "partial", "equal rewards"),
+        ("crlf_stub", "02-z-three-outputs", "unanswered", "not answered"),
+        ("own_helper", "02-z-three-outputs", "error", "NameError"),
     ],
 )
 def test_status_and_message_say_what_happened(batch, student, question, status, words):
-    (entry,) = [q for q in batch["results"][student]["questions"] if q["id"] == question]
-    assert (entry["status"], words in entry["message"]) == (status, True), entry
+    (entry,) = [q for q in batch["results"][student].questions if q.id == question]
+    assert (entry.status, words in entry.message) == (status, True), entry
+
+
+def test_the_notes_say_which_of_the_students_cells_did_not_run_and_why(batch):
+    helper = " ".join(batch["results"]["own_helper"].notes)
+    assert "were not run" in helper and "defines my_helper" in helper
+    markdown = " ".join(batch["results"]["markdown_answer"].notes)
+    assert "02-z-three-outputs-answer" in markdown and "markdown" in markdown
+
+
+def test_nothing_a_submission_raises_or_reads_reaches_its_feedback(batch):
+    """The leak's exceptions carry every earlier cell's source and the hidden inputs."""
+    hidden = [
+        cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+        for cell in _solution().cells
+        if "### BEGIN HIDDEN TESTS" in cell.source
+    ]
+    texts = [(batch["out"] / "feedback" / "leak" / f"{NAME}.md").read_text()]
+    texts.append((batch["out"] / ".work" / "results" / "leak" / f"{NAME}.json").read_text())
+    for text in texts:
+        assert "print_for_grading" not in text and "grade_function" not in text
+        assert "1.5, 1.5" not in text and "BEGIN HIDDEN" not in text
+        for source in hidden:
+            for fragment in source.split("\n"):
+                if len(fragment.strip()) > 12:
+                    assert fragment.strip() not in text
 
 
 def test_duplicated_and_renamed_answer_cells_are_reported(batch):
-    duplicated = " ".join(batch["results"]["duplicated"]["notes"])
-    renamed = " ".join(batch["results"]["renamed"]["notes"])
+    duplicated = " ".join(batch["results"]["duplicated"].notes)
+    renamed = " ".join(batch["results"]["renamed"].notes)
     assert "more than once" in duplicated
     assert "my-own-id" in renamed and "02-shift-ratio-answer" in renamed
 
