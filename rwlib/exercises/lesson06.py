@@ -1,13 +1,13 @@
-"""Checks of the exercises in ``06_dpo_and_the_normalization_factor.ipynb``.
+"""The exercises of ``06_dpo_and_the_normalization_factor.ipynb``: one definition each.
 
-Expected values are computed here with rwlib and numpy from the exercise's
-data, never pasted in as literals.
+Expected values are closed forms, or rwlib and numpy on the exercise's data,
+never pasted in as literals.
 """
 
 import numpy as np
 
 import rwlib as rw
-from rwlib.checks import exercise, function_hint, number_hint
+from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
 
 # 06-implicit-reward: a policy that is pi* for some reward, with a given log Z.
 IMPLICIT_POLICY = np.array([0.2, 0.6, 0.2])
@@ -26,6 +26,8 @@ TARGET_REF = 0.6
 TARGET_BETA = 0.5
 TARGET_LOSS = 0.3
 
+SIX_DIGITS = Tolerance(rtol=5e-6)
+
 
 def _sigmoid(t: float) -> float:
     return float(1 / (1 + np.exp(-t)))
@@ -35,75 +37,67 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-@exercise("06-implicit-reward")
-def implicit_reward(answer):
-    """The reward of y_2 for which the policy (0.2, 0.6, 0.2) is pi*, given log Z = 1.2."""
-    i = IMPLICIT_OUTPUT
-    policy, ref, beta, log_z = IMPLICIT_POLICY, IMPLICIT_REF, IMPLICIT_BETA, IMPLICIT_LOG_Z
-    expected = rw.implicit_reward(policy[i], ref[i], beta, log_z=log_z)
-    log_ratio = beta * np.log(policy[i] / ref[i])
-    return number_hint(
-        answer,
-        expected,
-        "invert pi* = pi_ref exp(r / beta) / Z for r: use rw.implicit_reward with the policy, "
-        "the reference, beta and log_z, for the second output",
-        mistakes=[
-            (
-                log_ratio,
-                "that is the reward up to the per-prompt term: pass log_z, the beta log Z(x) "
-                "term belongs to the reward here",
-            ),
-            (
-                log_ratio + log_z,
-                "log Z is multiplied by beta too: r = beta log(pi / pi_ref) + beta log Z",
-            ),
-            (
-                beta * np.log(ref[i] / policy[i]) + beta * log_z,
-                "the log-ratio has the policy on top: log(pi(y) / pi_ref(y))",
-            ),
-            (
-                rw.implicit_reward(policy[0], ref[0], beta, log_z=log_z),
-                "that is the first output; y_2 is the second (index 1 in Python)",
-            ),
-        ],
+def _implicit(i: int) -> float:
+    return float(
+        rw.implicit_reward(IMPLICIT_POLICY[i], IMPLICIT_REF[i], IMPLICIT_BETA, log_z=IMPLICIT_LOG_Z)
     )
 
 
-def _pair_margin(beta: float) -> float:
-    return beta * ((PAIR_POLICY[0] - PAIR_REF[0]) - (PAIR_POLICY[1] - PAIR_REF[1]))
+def _mistakes_implicit():
+    i, beta, log_z = IMPLICIT_OUTPUT, IMPLICIT_BETA, IMPLICIT_LOG_Z
+    log_ratio = beta * np.log(IMPLICIT_POLICY[i] / IMPLICIT_REF[i])
+    return [
+        (
+            float(log_ratio),
+            "that is the reward up to the per-prompt term: here the beta log Z(x) term "
+            "belongs to the reward",
+        ),
+        (
+            float(log_ratio + log_z),
+            "log Z is multiplied by beta too, like the log-ratio",
+        ),
+        (
+            float(beta * np.log(IMPLICIT_REF[i] / IMPLICIT_POLICY[i]) + beta * log_z),
+            "the log-ratio has the policy on top: log(pi(y) / pi_ref(y))",
+        ),
+        (_implicit(0), "that is the first output; y_2 is the second (index 1 in Python)"),
+    ]
 
 
-@exercise("06-dpo-loss-pair")
-def dpo_loss_pair(answer):
-    """The DPO loss of a pair given as sequence log-probabilities, at beta = 0.1."""
-    expected = rw.dpo_loss(*PAIR_POLICY, *PAIR_REF, PAIR_BETA, log_probs=True)
-    return number_hint(
-        answer,
-        expected,
-        "use rw.dpo_loss with the four log-probabilities (chosen first) and log_probs=True, "
-        "or compute -log sigma of the implicit-reward margin",
-        mistakes=[
+exercise(
+    NumberExercise(
+        "06-implicit-reward",
+        expected=lambda: _implicit(IMPLICIT_OUTPUT),
+        tolerance=SIX_DIGITS,
+        hint="solve the definition of pi* for the reward of one output: what is left is the "
+        "implicit reward, with the given log Z",
+        mistakes=_mistakes_implicit,
+    )
+)
+
+
+def _pair_loss(beta: float, chosen_first: bool = True) -> float:
+    policy, ref = (PAIR_POLICY, PAIR_REF) if chosen_first else (PAIR_POLICY[::-1], PAIR_REF[::-1])
+    return float(rw.dpo_loss(*policy, *ref, beta, log_probs=True))
+
+
+exercise(
+    NumberExercise(
+        "06-dpo-loss-pair",
+        expected=lambda: _pair_loss(PAIR_BETA),
+        tolerance=SIX_DIGITS,
+        hint="the DPO loss is -log sigma of the implicit-reward margin between the chosen and "
+        "the rejected completion; the numbers given are log-probabilities",
+        mistakes=lambda: [
+            (_pair_loss(1.0), "the log-ratios are multiplied by beta before the sigmoid"),
             (
-                rw.dpo_loss(*PAIR_POLICY, *PAIR_REF, 1.0, log_probs=True),
-                "the log-ratios are multiplied by beta before the sigmoid",
-            ),
-            (
-                rw.dpo_loss(
-                    PAIR_POLICY[1],
-                    PAIR_POLICY[0],
-                    PAIR_REF[1],
-                    PAIR_REF[0],
-                    PAIR_BETA,
-                    log_probs=True,
-                ),
+                _pair_loss(PAIR_BETA, chosen_first=False),
                 "the chosen output y_w comes first: its implicit reward minus the rejected one's",
             ),
-            (
-                -expected,
-                "a loss is -log sigma(margin), which is positive; check the sign",
-            ),
+            (-_pair_loss(PAIR_BETA), "a loss is -log sigma(margin), which is positive"),
         ],
     )
+)
 
 
 def _p_for_loss(beta: float, ref_chosen: float) -> float:
@@ -112,27 +106,21 @@ def _p_for_loss(beta: float, ref_chosen: float) -> float:
     return _sigmoid(_logit(ref_chosen) + margin / beta)
 
 
-@exercise("06-p-for-loss")
-def p_for_loss(answer):
-    """The pi_theta(y_w) (two outputs, the other 1 - p) with DPO loss 0.3 at beta = 0.5."""
-    expected = _p_for_loss(TARGET_BETA, TARGET_REF)
-    return number_hint(
-        answer,
-        expected,
-        "the loss rw.dpo_loss(p, 1 - p, 0.6, 0.4, beta=0.5) falls as p grows: bisect on p "
-        "(or a fine grid) for the p where it equals the target",
-        mistakes=[
-            (
-                _p_for_loss(1.0, TARGET_REF),
-                "use beta = 0.5 in rw.dpo_loss, not the default of other functions",
-            ),
+exercise(
+    NumberExercise(
+        "06-p-for-loss",
+        expected=lambda: _p_for_loss(TARGET_BETA, TARGET_REF),
+        tolerance=SIX_DIGITS,
+        hint="the loss falls as p grows: search over p (bisection, or a fine grid) for the p "
+        "where it equals 0.3",
+        mistakes=lambda: [
+            (_p_for_loss(1.0, TARGET_REF), "the exercise's beta is 0.5"),
             (
                 _p_for_loss(TARGET_BETA, 0.5),
-                "the reference is (0.6, 0.4), not uniform: pass ref_chosen = 0.6, "
-                "ref_rejected = 0.4",
+                "the reference is (0.6, 0.4), not uniform",
             ),
             (
-                1 - expected,
+                1 - _p_for_loss(TARGET_BETA, TARGET_REF),
                 "that is the probability of the rejected output; the question asks for the "
                 "chosen one's",
             ),
@@ -143,30 +131,36 @@ def p_for_loss(answer):
             ),
         ],
     )
+)
 
 
-PREFERENCE_CASES = [
-    (np.array([0.2, 0.6, 0.2]), np.array([0.5, 0.3, 0.2]), 0.5, 1, 0),
-    (np.array([0.7, 0.3]), np.array([0.6, 0.4]), 1.0, 1, 0),
-    (np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.1, 0.2, 0.3, 0.4]), 2.0, 0, 3),
-    (np.array([0.05, 0.5, 0.25, 0.2]), np.array([0.4, 0.3, 0.2, 0.1]), 0.25, 2, 3),
-    (np.array([1e-12, 1 - 1e-12]), np.array([0.5, 0.5]), 0.1, 0, 1),
-]
+def preference_reference(policy, ref, beta, chosen, rejected) -> float:
+    """sigma of the implicit-reward margin, by rw.bradley_terry of rw.implicit_reward."""
+    r_chosen = rw.implicit_reward(policy[chosen], ref[chosen], beta)
+    r_rejected = rw.implicit_reward(policy[rejected], ref[rejected], beta)
+    return rw.bradley_terry(r_chosen, r_rejected)
 
 
-@exercise("06-preference-probability")
-def preference_probability(answer):
-    """A function preference_probability(policy, ref, beta, chosen, rejected) = sigma(margin)."""
-    cases = []
-    for policy, ref, beta, chosen, rejected in PREFERENCE_CASES:
-        r_chosen = rw.implicit_reward(policy[chosen], ref[chosen], beta)
-        r_rejected = rw.implicit_reward(policy[rejected], ref[rejected], beta)
-        cases.append(
-            ((policy, ref, beta, chosen, rejected), rw.bradley_terry(r_chosen, r_rejected))
-        )
-    return function_hint(
-        answer,
-        cases,
-        "return sigma(beta log(policy[chosen] / ref[chosen]) - beta log(policy[rejected] / "
-        "ref[rejected])), with sigma(t) = 1 / (1 + exp(-t)); return a single number",
+exercise(
+    FunctionExercise(
+        "06-preference-probability",
+        reference=preference_reference,
+        examples=[
+            (np.array([0.2, 0.6, 0.2]), np.array([0.5, 0.3, 0.2]), 0.5, 1, 0),
+            (np.array([0.7, 0.3]), np.array([0.6, 0.4]), 1.0, 1, 0),
+            (np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.1, 0.2, 0.3, 0.4]), 2.0, 0, 3),
+            (np.array([0.05, 0.5, 0.25, 0.2]), np.array([0.4, 0.3, 0.2, 0.1]), 0.25, 2, 3),
+            (np.array([1e-12, 1 - 1e-12]), np.array([0.5, 0.5]), 0.1, 0, 1),
+        ],
+        hidden_cases={
+            PUBLIC_CASE: 1,
+            "the reference as the policy": 1,
+            "the policy pi*": 1,
+            "chosen and rejected swapped": 1,
+        },
+        tolerance=Tolerance(rtol=1e-9),
+        hint="each output's implicit reward compares the policy with the reference; the "
+        "Bradley-Terry probability depends only on the difference of the two rewards; "
+        "return one number",
     )
+)

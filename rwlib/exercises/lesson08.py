@@ -1,13 +1,13 @@
-"""Checks of the exercises in ``08_sampling_from_pi_star.ipynb``.
+"""The exercises of ``08_sampling_from_pi_star.ipynb``: one definition each.
 
-Expected values are computed here with rwlib and numpy from the exercise's
-data, never pasted in as literals.
+Expected values are exact: rwlib and numpy on the exercise's data (the course
+model and its sentiment reward), never pasted in as literals.
 """
 
 import numpy as np
 
 import rwlib as rw
-from rwlib.checks import exercise, function_hint, number_hint
+from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
 
 # 08-proposals-per-sample: rejection sampling on the course model, sentences of 4 words.
 LONG_LENGTH = 4
@@ -16,6 +16,10 @@ BETA = 1.0  # every exercise of the lesson uses beta = 1
 SHORT_LENGTH = 2
 N_BEST = 4
 SENTENCE = "i loved"
+
+SIX_DIGITS = Tolerance(rtol=5e-6)
+# 08-smallest-n: a count; within 0.5 of it, a whole number is that count.
+EXACT_COUNT = Tolerance(atol=0.5)
 
 
 def _course():
@@ -31,69 +35,91 @@ def _two_word_sentences():
     return model, ids, np.exp(log_ref), rw.sequence_reward(ids, token_reward)
 
 
-@exercise("08-proposals-per-sample")
-def proposals_per_sample(answer):
-    """The mean number of proposals per accepted sample: course model, T = 4, beta = 1."""
+def acceptance_rate(r_max_words: int = LONG_LENGTH) -> float:
+    """Z / exp(r_max / beta) for 4-word sentences, r_max the best reward of r_max_words words."""
     model, token_reward = _course()
     log_z = rw.log_z_by_recursion(model, token_reward, LONG_LENGTH, BETA)
-    r_max = LONG_LENGTH * token_reward.max()
-    rate = np.exp(log_z - r_max / BETA)
-    return number_hint(
-        answer,
-        1 / rate,
-        "the acceptance rate is Z / exp(r_max / beta); each accepted sample costs 1 / rate "
-        "proposals on average. Get log Z from rw.log_z_by_recursion with length 4, and r_max is "
-        "the largest reward of a whole 4-word sentence",
-        mistakes=[
-            (
-                rate,
-                "that is the acceptance rate, the fraction of proposals kept; the question asks "
-                "for the number of proposals per accepted sample",
-            ),
-            (
-                np.exp(token_reward.max() / BETA - log_z),
-                "r_max is the largest reward of a whole sentence, the sum over its 4 words, "
-                "not the largest reward of a single word",
-            ),
-            (
-                np.exp(-log_z),
-                "the acceptance probability of a proposal is exp((r - r_max) / beta): the rate "
-                "is Z / exp(r_max / beta), not Z",
-            ),
-        ],
+    return float(np.exp(log_z - r_max_words * token_reward.max() / BETA))
+
+
+def _mistakes_proposals():
+    model, token_reward = _course()
+    log_z = rw.log_z_by_recursion(model, token_reward, LONG_LENGTH, BETA)
+    return [
+        (
+            acceptance_rate(),
+            "that is the acceptance rate, the fraction of proposals kept; the question asks "
+            "for the number of proposals per accepted sample",
+        ),
+        (
+            1 / acceptance_rate(r_max_words=1),
+            "r_max is the largest reward of a whole sentence, the sum over its 4 words, "
+            "not the largest reward of a single word",
+        ),
+        (
+            float(np.exp(-log_z)),
+            "a proposal is kept with probability exp((r - r_max) / beta): the rate compares Z "
+            "with exp(r_max / beta)",
+        ),
+    ]
+
+
+exercise(
+    NumberExercise(
+        "08-proposals-per-sample",
+        expected=lambda: 1 / acceptance_rate(),
+        tolerance=SIX_DIGITS,
+        hint="the acceptance rate of the rejection sampler compares Z with the largest weight a "
+        "4-word sentence can have; each accepted sample costs 1 / rate proposals on average",
+        mistakes=_mistakes_proposals,
     )
+)
 
 
-@exercise("08-best-of-4-i-loved")
-def best_of_4_i_loved(answer):
-    """P(best-of-4 over two-word sentences returns exactly 'i loved')."""
+def _i_loved():
+    """(index, p, F(v), F(v^-)) of 'i loved' among the two-word sentences, v its reward."""
     model, ids, ref, rewards = _two_word_sentences()
     k = int(np.flatnonzero((ids == model.encode(SENTENCE)).all(axis=1))[0])
-    p, v = ref[k], rewards[k]
-    at_most, below = ref[rewards <= v].sum(), ref[rewards < v].sum()
-    return number_hint(
-        answer,
-        rw.best_of_n_distribution(ref, rewards, N_BEST)[k],
-        "compute rw.best_of_n_distribution(ref_seq, reward_seq, 4) over all 2116 sentences and "
-        "take the entry of 'i loved' (index_of('i loved'))",
-        mistakes=[
-            (
-                at_most**N_BEST - below**N_BEST,
-                "that is the probability that the best reward is 2, shared by all 216 sentences "
-                "with reward 2; 'i loved' gets its reference share of it (step 5 of section 5)",
-            ),
-            (
-                1 - (1 - p) ** N_BEST,
-                "that is the probability that 'i loved' is among the 4 candidates; it must also "
-                "be the first of the best, and other sentences can beat or tie it",
-            ),
-            (
-                at_most**N_BEST - (at_most - p) ** N_BEST,
-                "that is the formula for distinct rewards; 'i loved' ties with 215 other "
-                "sentences at reward 2, which share the group's probability (step 5 of section 5)",
-            ),
-        ],
+    v = rewards[k]
+    return k, ref[k], ref[rewards <= v].sum(), ref[rewards < v].sum()
+
+
+def _p_i_loved() -> float:
+    _, _, ref, rewards = _two_word_sentences()
+    return float(rw.best_of_n_distribution(ref, rewards, N_BEST)[_i_loved()[0]])
+
+
+def _mistakes_i_loved():
+    _, p, at_most, below = _i_loved()
+    return [
+        (
+            at_most**N_BEST - below**N_BEST,
+            "that is the probability that the best reward is 2, shared by all 216 sentences "
+            "with reward 2; 'i loved' gets its reference share of it (step 5 of section 5)",
+        ),
+        (
+            1 - (1 - p) ** N_BEST,
+            "that is the probability that 'i loved' is among the 4 candidates; it must also "
+            "be the first of the best, and other sentences can beat or tie it",
+        ),
+        (
+            at_most**N_BEST - (at_most - p) ** N_BEST,
+            "that is the formula for distinct rewards; 'i loved' ties with 215 other "
+            "sentences at reward 2, which share the group's probability (step 5 of section 5)",
+        ),
+    ]
+
+
+exercise(
+    NumberExercise(
+        "08-best-of-4-i-loved",
+        expected=_p_i_loved,
+        tolerance=SIX_DIGITS,
+        hint="best-of-4 over all two-word sentences is a distribution you can compute exactly; "
+        "take its entry for 'i loved', minding the ties",
+        mistakes=_mistakes_i_loved,
     )
+)
 
 
 def _best_of_n_means(ref, rewards, largest: int) -> np.ndarray:
@@ -105,13 +131,15 @@ def _best_of_n_means(ref, rewards, largest: int) -> np.ndarray:
     )
 
 
-@exercise("08-smallest-n")
-def smallest_n(answer):
+def smallest_n() -> int:
     """The smallest N whose best-of-N expected reward exceeds E_pi*[r] at beta = 1 (T = 2)."""
     _, _, ref, rewards = _two_word_sentences()
     target = rw.expected_reward(rw.reward_weighted(ref, rewards, BETA), rewards)
-    means = _best_of_n_means(ref, rewards, 64)
-    expected = int(np.flatnonzero(means > target)[0]) + 1
+    return int(np.flatnonzero(_best_of_n_means(ref, rewards, 64) > target)[0]) + 1
+
+
+def _mistakes_smallest_n():
+    expected = smallest_n()
     power_of_two = 2 ** int(np.ceil(np.log2(expected)))
     mistakes = [
         (
@@ -127,39 +155,45 @@ def smallest_n(answer):
                 "try every N = 1, 2, 3, ..., not only powers of two; a smaller N already beats pi*",
             )
         )
-    return number_hint(
-        answer,
-        expected,
-        "compute the target rw.expected_reward(rw.reward_weighted(ref_seq, reward_seq, 1.0), "
-        "reward_seq), then the expected reward of rw.best_of_n_distribution(ref_seq, "
-        "reward_seq, n) for n = 1, 2, 3, ... and stop at the first one that is greater",
-        mistakes=mistakes,
+    return mistakes
+
+
+exercise(
+    NumberExercise(
+        "08-smallest-n",
+        expected=lambda: float(smallest_n()),
+        tolerance=EXACT_COUNT,
+        whole_number=True,
+        hint="compare the expected reward of pi* at beta = 1 with that of best-of-N for "
+        "N = 1, 2, 3, ..., and stop at the first N that is greater",
+        mistakes=_mistakes_smallest_n,
     )
+)
 
-
-FUNCTION_CASES = [
-    ([0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, 0.5, 1.0, -2.0, -3.0], 4),
-    ([0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, 0.5, 1.0, -2.0, -3.0], 1),
-    ([0.6, 0.4], [2.0, 1.0], 3),
-    ([0.1, 0.4, 0.2, 0.3], [2.5, -1.0, 0.3, 7.0], 2),
-    ([0.05, 0.5, 0.25, 0.2], [0.0, 1.0, -4.0, 2.0], 16),
-    ([0.25, 0.25, 0.25, 0.25], [4.0, 3.0, 2.0, 1.0], 50),
-]
-
-
-@exercise("08-best-of-n-probabilities")
-def best_of_n_probabilities(answer):
-    """A function best_of_n_probabilities(ref, rewards, n) for distinct rewards."""
-    cases = [
-        (
-            (np.array(ref), np.array(rewards), n),
-            rw.best_of_n_distribution(ref, rewards, n),
-        )
-        for ref, rewards, n in FUNCTION_CASES
-    ]
-    return function_hint(
-        answer,
-        cases,
-        "sort the outputs by reward, take F = the running sum of ref in that order (put back "
-        "in the original order), and return F**n - (F - ref)**n, one entry per output",
+exercise(
+    FunctionExercise(
+        "08-best-of-n-probabilities",
+        reference=rw.best_of_n_distribution,
+        examples=[
+            (np.array(ref), np.array(rewards), n)
+            for ref, rewards, n in [
+                ([0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, 0.5, 1.0, -2.0, -3.0], 4),
+                ([0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, 0.5, 1.0, -2.0, -3.0], 1),
+                ([0.6, 0.4], [2.0, 1.0], 3),
+                ([0.1, 0.4, 0.2, 0.3], [2.5, -1.0, 0.3, 7.0], 2),
+                ([0.05, 0.5, 0.25, 0.2], [0.0, 1.0, -4.0, 2.0], 16),
+                ([0.25, 0.25, 0.25, 0.25], [4.0, 3.0, 2.0, 1.0], 50),
+            ]
+        ],
+        hidden_cases={
+            PUBLIC_CASE: 1,
+            "two outputs": 1,
+            "n = 1, the reference": 1,
+            "n = 7 on six outputs": 1,
+        },
+        tolerance=Tolerance(rtol=1e-9, atol=1e-12),
+        hint="an output is the best of n candidates when all n have a reward at most its own, "
+        "but not all a reward below it; return one probability per output, in the input order",
+        allowed_modules=("numpy", "math"),
     )
+)
