@@ -6,11 +6,14 @@ that known mistakes produce; the contract tests run for each.
 """
 
 import math
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
 import rwlib as rw
+from rwlib.checks import definition
 
 
 def wrong_message(grade_id: str, answer) -> str:
@@ -109,3 +112,60 @@ class FunctionCheckContract:
         for stub in (_stub, ...):
             with pytest.raises(AssertionError, match="not answered"):
                 rw.check(self.grade_id, stub)
+
+
+# --- The question states the precision the tolerance accepts (opt-in for converted lessons). ---
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def question_text(grade_id: str) -> str:
+    """The question of ``grade_id``: the last markdown cell before its answer cell."""
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        question = None
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                question = cell.source
+            elif cell.metadata.get("nbgrader", {}).get("grade_id") == f"{grade_id}-answer":
+                assert question is not None, f"{grade_id}: no question before the answer cell"
+                return question
+    raise AssertionError(f"no answer cell {grade_id}-answer in solutions/")
+
+
+def round_significant(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` significant digits."""
+    return float(f"{value:.{digits - 1}e}")
+
+
+class StatedPrecisionContract:
+    """The question states its tolerance in the tolerance's own words; subclasses give grade_id."""
+
+    grade_id = ""
+
+    def test_question_states_the_tolerance(self):
+        tolerance = definition(self.grade_id).tolerance
+        assert tolerance.describe() in " ".join(question_text(self.grade_id).split())
+
+
+class NumberPrecisionContract(StatedPrecisionContract):
+    """A number exercise: an answer rounded to the stated precision passes, one past it fails."""
+
+    def test_answer_rounded_to_the_stated_precision_passes(self, capsys):
+        exercise = definition(self.grade_id)
+        value, tolerance = float(exercise.expected()), exercise.tolerance
+        digits = tolerance.significant_digits()
+        if digits is not None and tolerance.atol == 0:
+            candidates = [round_significant(value, digits)]
+        else:
+            bound = tolerance.atol + tolerance.rtol * abs(value)
+            candidates = [value + 0.99 * bound, value - 0.99 * bound]
+        for answer in candidates:
+            rw.check(self.grade_id, answer)
+            assert f"✔ {self.grade_id}: right" in capsys.readouterr().out, answer
+
+    def test_answer_just_past_the_tolerance_fails(self):
+        exercise = definition(self.grade_id)
+        value, tolerance = float(exercise.expected()), exercise.tolerance
+        bound = tolerance.atol + tolerance.rtol * abs(value)
+        for answer in (value + 1.1 * bound, value - 1.1 * bound):
+            wrong_message(self.grade_id, answer)

@@ -144,29 +144,39 @@ def exact_samples_for_1_percent():
 # --- Lesson 01 ---------------------------------------------------------------------------------
 
 
-@reference("01-probability-of-b", rtol=1e-12)
+@reference("01-probability-of-b")
 def _(p_b):
     assert np.isclose(p_b, 7 / (12 + 7 + 1), rtol=1e-12, atol=0)
 
 
-@reference("01-softmax-b-with-d", rtol=1e-12)
+@reference("01-softmax-b-with-d")
 def _(p_b_four):
     assert np.isclose(p_b_four, 1 / (1 + np.exp(5) + np.exp(-6) + np.exp(4)), rtol=1e-12, atol=0)
 
 
-@reference("01-stable-softmax", rtol=1e-12)
-def _(big, small, equal):
+@reference("01-stable-softmax")
+def _(cases):
+    big, small, huge = cases["large logits"]
     assert np.allclose(big, [1 / (1 + np.e), np.e / (1 + np.e)], rtol=1e-12, atol=0)
     expected = np.exp([-1.0, 0.0, -2.0]) / np.exp([-1.0, 0.0, -2.0]).sum()
     assert np.allclose(small, expected, rtol=1e-12, atol=0)
+    # (2000, 1995, 1990) divided through by e^2000.
+    weights = np.exp([0.0, -5.0, -10.0])
+    assert np.allclose(huge, weights / weights.sum(), rtol=1e-12, atol=0)
+    (equal,) = cases["equal logits"]
     assert np.allclose(equal, [0.5, 0.5], rtol=1e-15, atol=0)
+    # The examples: (12, 7, 1) divided through by e^12; (800, 0, -800) underflows to (1, 0, 0).
+    examples = cases["the check's examples"]
+    weights = np.exp([0.0, -5.0, -11.0])
+    assert np.allclose(examples[0], weights / weights.sum(), rtol=1e-12, atol=0)
+    assert np.array_equal(examples[3], [1.0, 0.0, 0.0])
 
 
-# The old test accepted |P(A) - 0.9| < 2e-4; around the solution's T that is a relative
-# band of 9.14e-4 in T (test_band_tolerances).
-@reference("01-temperature-p-a-90", rtol=9.15e-4)
+@reference("01-temperature-p-a-90")
 def _(t_90):
-    assert abs(p_a(t_90) - 0.9) < 2e-4
+    # P(A) = 1 / (1 + e^(-5/T) + e^(-11/T)) = 0.9, by a bisection of its own.
+    assert np.isclose(t_90, temperature_for(0.9), rtol=1e-12, atol=0)
+    assert np.isclose(p_a(t_90), 0.9, rtol=1e-14, atol=0)
 
 
 # --- Lesson 02 ---------------------------------------------------------------------------------
@@ -204,56 +214,60 @@ def _(cases):
 # --- Lesson 03 ---------------------------------------------------------------------------------
 
 
-@reference("03-pi-star-beta-half", rtol=1e-9)
+@reference("03-pi-star-beta-half")
 def _(pi_y1_half):
     assert np.isclose(
-        pi_y1_half, 0.6 * np.exp(4) / (0.6 * np.exp(4) + 0.4 * np.exp(2)), rtol=1e-9, atol=0
+        pi_y1_half, 0.6 * np.exp(4) / (0.6 * np.exp(4) + 0.4 * np.exp(2)), rtol=1e-12, atol=0
     )
 
 
-# 1e-6 e^r within rtol 1e-6 of the others' weight is |r - r_exact| <~ 1e-6: atol 1e-6.
-@reference("03-half-mass-reward", rtol=0.0, atol=1e-6)
+@reference("03-half-mass-reward")
 def _(r_half):
+    # y3's weight 1e-6 e^r equals the others' weight 0.6 e^2 + (0.4 - 1e-6) e.
     assert np.isclose(rw.reward_weighted([0.6, 0.4 - 1e-6, 1e-6], [2.0, 1.0, r_half])[2], 0.5)
     assert np.isclose(
-        1e-6 * np.exp(r_half), 0.6 * np.exp(2) + (0.4 - 1e-6) * np.exp(1), rtol=1e-6, atol=0
+        1e-6 * np.exp(r_half), 0.6 * np.exp(2) + (0.4 - 1e-6) * np.exp(1), rtol=1e-12, atol=0
     )
 
 
-# pi*(terse) / pi*(balanced) = e^((r - r_exact) / 0.5): rtol 1e-6 on pi* is |r - r_exact| <~ 5e-7.
-@reference("03-equal-completions", rtol=0.0, atol=5e-7)
+@reference("03-equal-completions")
 def _(r_terse):
     pi_check = rw.reward_weighted(
         [0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, r_terse, 1.0, -2.0, -3.0], beta=0.5
     )
-    assert np.isclose(pi_check[2], pi_check[0], rtol=1e-6, atol=0)
+    assert np.isclose(pi_check[2], pi_check[0], rtol=1e-12, atol=0)
+    # Odds: 0.25 e^(r / 0.5) = 0.15 e^(3 / 0.5), so r = 3 + 0.5 log 0.6.
+    assert np.isclose(r_terse, 3 + 0.5 * np.log(0.6), rtol=1e-14, atol=0)
 
 
-@reference("03-reweight-function", rtol=1e-12)
-def _(two, zero, large):
+@reference("03-reweight-function")
+def _(cases):
     z_two = 0.6 * np.exp(2) + 0.4 * np.exp(1)
+    two = cases["the check's examples"][0]
     assert np.allclose(two, [0.6 * np.exp(2) / z_two, 0.4 * np.exp(1) / z_two], rtol=1e-12, atol=0)
+    (zero,) = cases["an output with reference probability 0"]
     assert zero[1] == 0.0 and np.isclose(np.sum(zero), 1.0)
     z_zero = 0.3 + 0.7 * np.exp(-2.0)
     assert np.allclose(zero, [0.3 / z_zero, 0.0, 0.7 * np.exp(-2.0) / z_zero], rtol=1e-12, atol=0)
+    (large,) = cases["large rewards"]
     assert np.allclose(large, [1 / (1 + np.exp(-1)), 1 / (1 + np.exp(1))], rtol=1e-12, atol=0)
 
 
 # --- Lesson 04 ---------------------------------------------------------------------------------
 
 
-@reference("04-beta-for-0-9", rtol=1e-6)
+@reference("04-beta-for-0-9")
 def _(beta_90):
     # Closed form: logit 0.9 - logit 0.6 = log 9 - log 1.5 = log 6 = 1 / beta.
-    assert np.isclose(beta_90, 1 / np.log(6), rtol=1e-6, atol=0)
+    assert np.isclose(beta_90, 1 / np.log(6), rtol=1e-12, atol=0)
 
 
-@reference("04-kl-at-half", rtol=1e-9)
+@reference("04-kl-at-half")
 def _(kl_half):
     # q = sigma(log 1.5 + 2); KL = q log(q / 0.6) + (1 - q) log((1 - q) / 0.4).
     q = 1.5 * np.exp(2) / (1.5 * np.exp(2) + 1)
     assert np.isclose(
-        kl_half, q * np.log(q / 0.6) + (1 - q) * np.log((1 - q) / 0.4), rtol=1e-9, atol=0
+        kl_half, q * np.log(q / 0.6) + (1 - q) * np.log((1 - q) / 0.4), rtol=1e-12, atol=0
     )
 
 
@@ -265,11 +279,12 @@ def kl_budget_grid_kls():
     return np.sum(pi * np.log(pi / REF3_04), axis=1)
 
 
-@reference("04-kl-budget", rtol=1e-12)
+@reference("04-kl-budget")
 def _(beta_budget):
+    # The question asks for a grid point: the first one whose KL is within the budget.
     kls = kl_budget_grid_kls()
     i = int(np.argmin(np.abs(GRID_04 - beta_budget)))
-    assert np.isclose(GRID_04[i], beta_budget, rtol=1e-12, atol=0)
+    assert GRID_04[i] == beta_budget
     assert kls[i] <= 0.1 < kls[i - 1]
 
 
@@ -277,14 +292,17 @@ def two_output_by_hand(p, r1, r2, beta):
     return p * np.exp(r1 / beta) / (p * np.exp(r1 / beta) + (1 - p) * np.exp(r2 / beta))
 
 
-@reference("04-two-output-pi-star", rtol=1e-12)
-def _(example, equal, half, half_swapped, other, other_swapped):
+@reference("04-two-output-pi-star")
+def _(cases):
+    example = cases["the check's examples"][0]
     assert np.isclose(example, 1.5 * np.e / (1.5 * np.e + 1), rtol=1e-12, atol=0)
+    (equal,) = cases["equal rewards"]
     assert np.isclose(equal, 0.35, rtol=1e-12, atol=0)
+    half, half_swapped, other, other_swapped = cases["the outputs swapped"]
     # Swapping the outputs gives the complement.
     assert np.isclose(half + half_swapped, 1.0, rtol=1e-12, atol=0)
     assert np.isclose(other + other_swapped, 1.0, rtol=1e-12, atol=0)
-    # Each value is now graded on its own: pi*(y1) by hand too.
+    # Each value is graded on its own: pi*(y1) by hand too.
     assert np.isclose(half, two_output_by_hand(0.6, 2.0, 1.0, 0.5), rtol=1e-12, atol=0)
     assert np.isclose(other, two_output_by_hand(0.2, -1.0, 3.0, 4.0), rtol=1e-12, atol=0)
 

@@ -9,7 +9,13 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from exercise_contract import assert_hides, wrong_message
+from exercise_contract import (
+    FunctionCheckContract,
+    NumberPrecisionContract,
+    StatedPrecisionContract,
+    assert_hides,
+    wrong_message,
+)
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -36,7 +42,7 @@ class StubBehaviour:
 # --------------------------------------------------------------------------- exercise checks
 
 
-class TestProbabilityOfB(StubBehaviour):
+class TestProbabilityOfB(StubBehaviour, NumberPrecisionContract):
     grade_id = "01-probability-of-b"
     expected = 7 / (12 + 7 + 1)
 
@@ -50,7 +56,7 @@ class TestProbabilityOfB(StubBehaviour):
 
     def test_wrong_answer_hints_without_the_answer(self):
         message = wrong_message(self.grade_id, 0.6)
-        assert "sum" in message
+        assert "total score" in message
         assert_hides(message, self.expected)
 
     def test_dividing_by_a_s_score_gets_its_own_hint(self):
@@ -59,7 +65,7 @@ class TestProbabilityOfB(StubBehaviour):
         assert_hides(message, self.expected)
 
 
-class TestSoftmaxBWithD(StubBehaviour):
+class TestSoftmaxBWithD(StubBehaviour, NumberPrecisionContract):
     grade_id = "01-softmax-b-with-d"
     # P(B) = e^7 / (e^12 + e^7 + e^1 + e^11), divided through by e^7.
     expected = 1 / (1 + math.exp(5) + math.exp(-6) + math.exp(4))
@@ -70,7 +76,7 @@ class TestSoftmaxBWithD(StubBehaviour):
 
     def test_wrong_answer_hints_without_the_answer(self):
         message = wrong_message(self.grade_id, 0.25)
-        assert "rw.softmax" in message
+        assert "softmax" in message
         assert_hides(message, self.expected)
 
     def test_forgetting_d_gets_its_own_hint(self):
@@ -101,28 +107,78 @@ def not_implemented(logits):
     raise NotImplementedError
 
 
-class TestStableSoftmax(StubBehaviour):
+def math_softmax(logits):
+    """Softmax with the max-shift, in plain Python with math (a from-scratch answer)."""
+    top = max(logits)
+    weights = [math.exp(z - top) for z in logits]
+    total = math.fsum(weights)
+    return np.array([w / total for w in weights])
+
+
+class TestStableSoftmax(StubBehaviour, FunctionCheckContract, StatedPrecisionContract):
     grade_id = "01-stable-softmax"
     stub = staticmethod(not_implemented)
 
     def test_right_function_passes(self, capsys):
-        rw.check(self.grade_id, mpmath_softmax)
+        rw.check(self.grade_id, math_softmax)
         assert capsys.readouterr().out.strip() == f"✔ {self.grade_id}: right"
+
+    def test_the_reference_agrees_with_a_50_digit_softmax(self):
+        for (logits,) in rw.checks.definition(self.grade_id).examples:
+            np.testing.assert_allclose(
+                rw.softmax(logits), mpmath_softmax(logits), rtol=1e-14, atol=0
+            )
+
+    @pytest.mark.parametrize(
+        ("borrowed", "name"),
+        [
+            (lambda logits: rw.softmax(logits), "rw"),
+            (lambda logits: np.array([float(mpmath.mpf(z)) for z in logits]), "mpmath"),
+        ],
+    )
+    def test_a_function_using_another_module_breaks_the_rule(self, borrowed, name):
+        message = wrong_message(self.grade_id, borrowed)
+        assert "numpy and math only" in message and f"the module {name}" in message
+
+    def test_hidden_cases_grade_a_stable_function_and_fail_a_naive_one(self, capsys, monkeypatch):
+        monkeypatch.delenv("RWLIB_GRADING", raising=False)
+        cases = {
+            "large logits": [(np.array([700.0, 710.0, 705.0]),)],
+            "equal logits": [(np.array([-2.0, -2.0, -2.0]),)],
+        }
+        rw.grade_function(self.grade_id, math_softmax, cases)
+        assert capsys.readouterr().out.count("grading values: ") == 3
+
+        def naive(logits):
+            return np.exp(logits) / np.exp(logits).sum()
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            with pytest.raises(AssertionError, match="hidden cases failed: .*large logits"):
+                rw.grade_function(self.grade_id, naive, cases)
 
     def test_ellipsis_stub_is_not_answered_yet(self, capsys):
         rw.check(self.grade_id, ...)
         assert "not answered yet" in capsys.readouterr().out
 
-    def test_naive_softmax_fails_on_large_logits_without_a_warning(self):
+    def test_naive_softmax_fails_on_large_logits(self):
         def naive(logits):
             return np.exp(logits) / np.exp(logits).sum()
 
-        # pytest turns RuntimeWarning into an error: the check must not emit one.
-        message = wrong_message(self.grade_id, naive)
-        assert "subtract the largest logit" in message
-        assert "1000" in message
+        # The check does not silence numpy's overflow warning in the student's function.
+        with np.errstate(over="ignore", invalid="ignore"):
+            message = wrong_message(self.grade_id, naive)
+        assert "overflowing" in message
+        assert "example 2" in message and "1000" in message
         assert_hides(message, 1 / (1 + math.e))
         assert_hides(message, math.e / (1 + math.e))
+
+    def test_an_overflow_warning_raised_as_an_error_is_reported(self):
+        def naive(logits):
+            return np.exp(logits) / np.exp(logits).sum()
+
+        with np.errstate(over="raise", invalid="raise"):
+            message = wrong_message(self.grade_id, naive)
+        assert "FloatingPointError" in message and "example 2" in message
 
     def test_a_function_that_raises_gets_the_error_in_its_hint(self):
         def broken(logits):
@@ -134,7 +190,7 @@ class TestStableSoftmax(StubBehaviour):
         def as_column(logits):
             return mpmath_softmax(logits).reshape(-1, 1)
 
-        assert "not right for the arguments" in wrong_message(self.grade_id, as_column)
+        assert "not right for example 1" in wrong_message(self.grade_id, as_column)
 
     def test_not_a_function_fails(self):
         assert "should be a function" in wrong_message(self.grade_id, [0.5, 0.5])
@@ -153,7 +209,7 @@ def temperature_p_a_90() -> float:
         return float(root)
 
 
-class TestTemperaturePA90(StubBehaviour):
+class TestTemperaturePA90(StubBehaviour, NumberPrecisionContract):
     grade_id = "01-temperature-p-a-90"
 
     def test_reference_solves_the_equation(self):
@@ -167,10 +223,26 @@ class TestTemperaturePA90(StubBehaviour):
         rw.check(self.grade_id, temperature_p_a_90() * 1.0005)
         assert "✔" in capsys.readouterr().out
 
-    def test_answer_half_a_percent_off_fails_without_the_answer(self):
+    def test_answer_within_the_tenth_of_a_percent_passes(self, capsys):
+        # The question asks for a relative error of at most 0.001: a fine grid's answer.
+        for factor in (1 - 9.9e-4, 1 + 9.9e-4):
+            rw.check(self.grade_id, temperature_p_a_90() * factor)
+            assert "✔" in capsys.readouterr().out
+
+    def test_answer_a_little_more_off_fails(self):
+        for factor in (1 - 1.2e-3, 1 + 1.2e-3):
+            wrong_message(self.grade_id, temperature_p_a_90() * factor)
+
+    def test_answer_half_a_percent_off_is_close_but_wrong(self):
         expected = temperature_p_a_90()
         message = wrong_message(self.grade_id, expected * 1.005)
-        assert "bracket" in message
+        assert "close, but" in message and "at most 0.001" in message
+        assert_hides(message, expected)
+
+    def test_answer_far_off_gets_the_hint_without_the_answer(self):
+        expected = temperature_p_a_90()
+        message = wrong_message(self.grade_id, expected * 1.5)
+        assert "bisection" in message
         assert_hides(message, expected)
 
     def test_multiplying_by_t_gets_its_own_hint(self):

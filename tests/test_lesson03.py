@@ -11,7 +11,12 @@ import re
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from exercise_contract import wrong_message
+from exercise_contract import (
+    FunctionCheckContract,
+    NumberPrecisionContract,
+    StatedPrecisionContract,
+    wrong_message,
+)
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -61,7 +66,7 @@ def pi_y1(beta):
     return 1 / (1 + (0.4 / 0.6) * math.exp(-1 / beta))
 
 
-class TestPiStarBetaHalf:
+class TestPiStarBetaHalf(NumberPrecisionContract):
     grade_id = "03-pi-star-beta-half"
     expected = pi_y1(0.5)  # 0.6 e^4 / (0.6 e^4 + 0.4 e^2) = 0.91724...
 
@@ -73,7 +78,7 @@ class TestPiStarBetaHalf:
 
     def test_wrong_answer_gets_a_hint_without_the_answer(self):
         message = wrong_message(self.grade_id, 0.5)
-        assert "rw.reward_weighted" in message
+        assert "its entry for y1" in message
         assert_does_not_reveal(message, self.expected)
 
     @pytest.mark.parametrize(
@@ -94,7 +99,7 @@ class TestPiStarBetaHalf:
         assert_stub_behaviour(capsys, monkeypatch, self.grade_id, ...)
 
 
-class TestHalfMassReward:
+class TestHalfMassReward(NumberPrecisionContract):
     grade_id = "03-half-mass-reward"
     ref3 = [0.6, 0.4 - 1e-6, 1e-6]
 
@@ -115,7 +120,7 @@ class TestHalfMassReward:
 
     def test_wrong_answer_gets_a_hint_without_the_answer(self):
         message = wrong_message(self.grade_id, 20.0)
-        assert "bisect" in message
+        assert "all the other outputs together" in message
         assert_does_not_reveal(message, self.expected())
 
     @pytest.mark.parametrize(
@@ -138,7 +143,7 @@ class TestHalfMassReward:
         assert_stub_behaviour(capsys, monkeypatch, self.grade_id, ...)
 
 
-class TestEqualCompletions:
+class TestEqualCompletions(NumberPrecisionContract):
     grade_id = "03-equal-completions"
     # 0.25 e^{r/0.5} = 0.15 e^{3/0.5}  =>  r = 3 + 0.5 log(0.15 / 0.25) = 3 + 0.5 log 0.6.
     expected = 3 + 0.5 * math.log(0.6)
@@ -151,7 +156,7 @@ class TestEqualCompletions:
 
     def test_wrong_answer_gets_a_hint_without_the_answer(self):
         message = wrong_message(self.grade_id, 2.0)
-        assert "beta=0.5" in message
+        assert "weights are equal" in message
         assert_does_not_reveal(message, self.expected)
 
     @pytest.mark.parametrize(
@@ -182,7 +187,7 @@ def reweight_in_python(ref, rewards, beta):
     return np.array([w / total for w in weights])
 
 
-class TestReweightFunction:
+class TestReweightFunction(FunctionCheckContract, StatedPrecisionContract):
     grade_id = "03-reweight-function"
 
     def test_right_function_passes(self, capsys):
@@ -198,21 +203,24 @@ class TestReweightFunction:
             return ref * np.exp(rewards / beta)
 
         message = wrong_message(self.grade_id, unnormalised)
-        assert "divide by the sum" in message
+        assert "renormalises" in message and "example 1" in message
         assert_does_not_reveal(message, pi_y1(1.0))
 
     def test_smoothing_zeros_gets_the_support_hint(self):
         def smoothed(ref, rewards, beta):
             return reweight_in_python(np.where(ref == 0, 0.01, ref), rewards, beta)
 
-        assert "ref = 0 must get pi* = 0" in wrong_message(self.grade_id, smoothed)
+        message = wrong_message(self.grade_id, smoothed)
+        assert "ref = 0 gets exactly 0" in message and "example 4" in message
 
     def test_tiny_instead_of_exact_zero_gets_the_exactness_hint(self):
         def almost(ref, rewards, beta):
             result = reweight_in_python(ref, rewards, beta)
             return np.where(ref == 0, 1e-20, result)
 
-        assert "exactly 0.0" in wrong_message(self.grade_id, almost)
+        # The tolerance is relative only: where pi* is 0, nothing but 0.0 is within it.
+        message = wrong_message(self.grade_id, almost)
+        assert "exactly 0" in message and "example 4" in message
 
     def test_overflow_without_a_shift_gets_the_shift_hint(self):
         def naive(ref, rewards, beta):
@@ -220,7 +228,35 @@ class TestReweightFunction:
                 weights = ref * np.exp(rewards / beta)
                 return weights / weights.sum()
 
-        assert "subtract the largest reward" in wrong_message(self.grade_id, naive)
+        message = wrong_message(self.grade_id, naive)
+        assert "must not overflow" in message and "example 5" in message
+
+    def test_a_function_using_rwlib_breaks_the_rule(self):
+        def borrowed(ref, rewards, beta):
+            return rw.reward_weighted(ref, rewards, beta)
+
+        message = wrong_message(self.grade_id, borrowed)
+        assert "numpy and math only (no rwlib)" in message
+
+    def test_hidden_cases_name_what_fails(self, capsys, monkeypatch):
+        monkeypatch.delenv("RWLIB_GRADING", raising=False)
+        cases = {
+            "an output with reference probability 0": [
+                (np.array([0.0, 0.2, 0.8]), np.array([30.0, 1.0, 2.0]), 0.25)
+            ],
+            "large rewards": [(np.array([0.1, 0.9]), np.array([-1500.0, -1502.0]), 0.5)],
+        }
+        rw.grade_function(self.grade_id, reweight_in_python, cases)
+        assert capsys.readouterr().out.count("grading values: ") == 3
+
+        def smoothed(ref, rewards, beta):
+            return reweight_in_python(np.where(ref == 0, 1e-12, ref), rewards, beta)
+
+        with pytest.raises(AssertionError) as failed:
+            rw.grade_function(self.grade_id, smoothed, cases)
+        assert str(failed.value).endswith(
+            "hidden cases failed: the check's examples, an output with reference probability 0"
+        )
 
     def test_not_a_function(self):
         assert "should be a function" in wrong_message(self.grade_id, 0.8)

@@ -9,7 +9,13 @@ import math
 
 import numpy as np
 import pytest
-from exercise_contract import CheckContract, FunctionCheckContract, wrong_message
+from exercise_contract import (
+    CheckContract,
+    FunctionCheckContract,
+    NumberPrecisionContract,
+    StatedPrecisionContract,
+    wrong_message,
+)
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -62,7 +68,7 @@ def first_within_budget() -> int:
     return int(np.flatnonzero(budget_kls() <= 0.1)[0])
 
 
-class TestBetaFor90(CheckContract):
+class TestBetaFor90(CheckContract, NumberPrecisionContract):
     grade_id = "04-beta-for-0-9"
 
     def right(self):
@@ -88,7 +94,7 @@ class TestBetaFor90(CheckContract):
         assert "sign" in wrong_sign
 
 
-class TestKlAtHalf(CheckContract):
+class TestKlAtHalf(CheckContract, NumberPrecisionContract):
     grade_id = "04-kl-at-half"
 
     def right(self):
@@ -112,7 +118,7 @@ class TestKlAtHalf(CheckContract):
         assert "nats" in bits
 
 
-class TestKlBudget(CheckContract):
+class TestKlBudget(CheckContract, NumberPrecisionContract):
     grade_id = "04-kl-budget"
 
     def right(self):
@@ -128,6 +134,14 @@ class TestKlBudget(CheckContract):
         assert kls[i] <= 0.1 < kls[i - 1]
         assert np.all(np.diff(kls) < 0)  # KL falls as beta grows, so the first hit is the answer
 
+    def test_only_the_grid_point_passes_not_its_neighbours(self, capsys):
+        # The question asks for an element of the grid: the expected value is that grid point.
+        grid, i = budget_grid(), first_within_budget()
+        rw.check(self.grade_id, grid[i])
+        assert "✔" in capsys.readouterr().out
+        for neighbour in (grid[i - 1], grid[i + 1]):
+            wrong_message(self.grade_id, float(neighbour))
+
     def test_mistake_hints_name_the_mistake(self):
         largest, just_before, smallest = (
             wrong_message(self.grade_id, value) for value in self.mistakes()
@@ -141,7 +155,7 @@ def good_two_output(p1, r1, r2, beta):
     return sigmoid(math.log(p1 / (1 - p1)) + (r1 - r2) / beta)
 
 
-class TestTwoOutputPiStar(FunctionCheckContract):
+class TestTwoOutputPiStar(FunctionCheckContract, StatedPrecisionContract):
     grade_id = "04-two-output-pi-star"
 
     def test_closed_form_passes(self, capsys):
@@ -167,7 +181,7 @@ class TestTwoOutputPiStar(FunctionCheckContract):
     def test_wrong_functions_get_a_hint(self, wrong):
         message = wrong_message(self.grade_id, wrong)
         assert "Hint" in message
-        assert "sigma" in message
+        assert "sigmoid" in message and "not right for example" in message
 
 
 def assert_labelled(ax) -> None:

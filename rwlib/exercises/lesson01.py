@@ -1,34 +1,34 @@
-"""Checks of the exercises in ``01_scores_to_probabilities.ipynb``."""
+"""The exercises of ``01_scores_to_probabilities.ipynb``: one definition each."""
 
 import numpy as np
 
-from rwlib.checks import exercise, function_hint, number_hint
+from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
 from rwlib.scores import normalize, softmax
 
 SCORES = np.array([12.0, 7.0, 1.0])  # outcomes A, B, C
 SCORES_WITH_D = np.array([12.0, 7.0, 1.0, 11.0])  # outcome D joins with logit 11
 TARGET_P_A = 0.9
 
+SIX_DIGITS = Tolerance(rtol=5e-6)
 
-@exercise("01-probability-of-b")
-def probability_of_b(answer):
-    """Scores 12, 7, 1 for outcomes A, B, C: P(B) after dividing by the sum."""
-    return number_hint(
-        answer,
-        7 / 20,
-        "divide B's score by the sum of all three scores",
-        mistakes=[(7 / 12, "the normalizer is the sum of all the scores, not A's score")],
+
+exercise(
+    NumberExercise(
+        "01-probability-of-b",
+        expected=lambda: 7 / 20,
+        tolerance=SIX_DIGITS,
+        hint="B's share of the total score",
+        mistakes=lambda: [(7 / 12, "the normalizer is the sum of all the scores, not A's score")],
     )
+)
 
-
-@exercise("01-softmax-b-with-d")
-def softmax_b_with_d(answer):
-    """Logits 12, 7, 1, 11 for A, B, C, D: P(B) under softmax."""
-    return number_hint(
-        answer,
-        float(softmax(SCORES_WITH_D)[1]),
-        "put all four logits, in the order A, B, C, D, through rw.softmax and take B's entry",
-        mistakes=[
+exercise(
+    NumberExercise(
+        "01-softmax-b-with-d",
+        expected=lambda: float(softmax(SCORES_WITH_D)[1]),
+        tolerance=SIX_DIGITS,
+        hint="all four outcomes' logits, in the order A, B, C, D, go through softmax together",
+        mistakes=lambda: [
             (
                 float(softmax(SCORES)[1]),
                 "that is B's probability among A, B and C only: D takes probability too",
@@ -39,31 +39,28 @@ def softmax_b_with_d(answer):
             ),
         ],
     )
+)
 
 
-def _cases():
-    """Arguments and expected results of the stable_softmax exercise (from rw.softmax)."""
-    inputs = [
-        [12.0, 7.0, 1.0],
-        [1000.0, 1001.0],
-        [-1000.0, -999.0, -1001.0],
-        [800.0, 0.0, -800.0],
-        [3.0, 3.0, 3.0, 3.0],
-        [0.0],
-    ]
-    return [((np.array(z),), softmax(z)) for z in inputs]
-
-
-@exercise("01-stable-softmax")
-def stable_softmax(answer):
-    """Implement softmax with the max-shift, so that [1000, 1001] works."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        return function_hint(
-            answer,
-            _cases(),
-            "return a 1-D array that sums to 1: subtract the largest logit before np.exp, "
-            "then divide by the sum",
-        )
+exercise(
+    FunctionExercise(
+        "01-stable-softmax",
+        reference=softmax,
+        examples=[
+            (np.array([12.0, 7.0, 1.0]),),
+            (np.array([1000.0, 1001.0]),),
+            (np.array([-1000.0, -999.0, -1001.0]),),
+            (np.array([800.0, 0.0, -800.0]),),
+            (np.array([3.0, 3.0, 3.0, 3.0]),),
+            (np.array([0.0]),),
+        ],
+        hidden_cases={PUBLIC_CASE: 1, "large logits": 1, "equal logits": 1},
+        tolerance=Tolerance(rtol=1e-9),
+        hint="return a 1-D array that sums to 1; softmax does not change when every logit moves "
+        "by the same amount, and that freedom keeps np.exp from overflowing",
+        allowed_modules=("numpy", "math"),
+    )
+)
 
 
 def _p_a_at_temperature(temperature: float, scores=SCORES) -> float:
@@ -82,18 +79,16 @@ def _solve_temperature(target: float = TARGET_P_A, low: float = 0.01, high: floa
     return (low + high) / 2
 
 
-@exercise("01-temperature-p-a-90")
-def temperature_p_a_90(answer):
-    """The temperature T at which softmax((12, 7, 1) / T) gives P(A) = 0.9, to 0.1 %."""
-    temperature = _solve_temperature()
-    return number_hint(
-        answer,
-        temperature,
-        "P(A) = rw.softmax(scores / T)[0] falls as T grows: bracket 0.9 between two "
-        "temperatures and halve the bracket (or use a fine grid of T)",
-        rtol=1e-3,
-        mistakes=[
-            (1 / temperature, "divide the logits by T; you multiplied them by T"),
+exercise(
+    NumberExercise(
+        "01-temperature-p-a-90",
+        expected=_solve_temperature,
+        tolerance=Tolerance(rtol=1e-3),
+        hint="P(A) falls as T grows: narrow down the T where it crosses 0.9 (bisection, or a "
+        "fine grid of T)",
+        mistakes=lambda: [
+            (1 / _solve_temperature(), "divide the logits by T; you multiplied them by T"),
             (1.0, "at T = 1, P(A) is much more than 0.9: the answer is a larger T"),
         ],
     )
+)

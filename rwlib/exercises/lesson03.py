@@ -1,10 +1,14 @@
-"""Checks of the exercises in ``03_reward_weighted_distribution.ipynb``."""
+"""The exercises of ``03_reward_weighted_distribution.ipynb``: one definition each.
+
+Expected values are closed forms, or rwlib on the exercise's data, never pasted
+in as literals.
+"""
 
 import math
 
 import numpy as np
 
-from rwlib.checks import exercise, function_hint, number_hint
+from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
 from rwlib.reward_weighted import reward_weighted
 
 # The two-output example: pi_ref = (0.6, 0.4), rewards (2, 1).
@@ -19,106 +23,122 @@ SUMMARY_REF = (0.15, 0.30, 0.25, 0.20, 0.08, 0.02)
 SUMMARY_REWARDS = (3.0, 1.5, 0.5, 1.0, -2.0, -3.0)
 EQUAL_BETA = 0.5
 
+SIX_DIGITS = Tolerance(rtol=5e-6)
 
-@exercise("03-pi-star-beta-half")
-def pi_star_beta_half(answer):
-    """pi*(y1) of the two-output example at beta = 0.5."""
-    weights = np.array(TWO_REF) * np.exp(np.array(TWO_REWARDS) / 0.5)
+
+def _two_weights(beta: float) -> np.ndarray:
+    """The unnormalised weights pi_ref e^(r / beta) of the two-output example."""
+    return np.array(TWO_REF) * np.exp(np.array(TWO_REWARDS) / beta)
+
+
+def _pi_star_beta_half() -> float:
+    weights = _two_weights(0.5)
+    return float(weights[0] / weights.sum())
+
+
+def _pi_star_beta_half_mistakes():
+    weights = _two_weights(0.5)
     unscaled = np.array(TWO_REF) * np.exp(np.array(TWO_REWARDS) * 0.5)
-    return number_hint(
-        answer,
-        weights[0] / weights.sum(),
-        "call rw.reward_weighted with the two-output example and beta=0.5, then take entry 0",
-        mistakes=[
-            (reward_weighted(TWO_REF, TWO_REWARDS, 1.0)[0], "that is pi*(y1) at beta = 1, not 0.5"),
-            (weights[1] / weights.sum(), "that is pi*(y2); y1 is entry 0"),
-            (unscaled[0] / unscaled.sum(), "the reward is divided by beta, not multiplied"),
-            (weights[0], "that weight is not normalised yet: divide by Z"),
-        ],
+    return [
+        (
+            float(reward_weighted(TWO_REF, TWO_REWARDS, 1.0)[0]),
+            "that is pi*(y1) at beta = 1, not 0.5",
+        ),
+        (float(weights[1] / weights.sum()), "that is pi*(y2); y1 is entry 0"),
+        (float(unscaled[0] / unscaled.sum()), "the reward is divided by beta, not multiplied"),
+        (float(weights[0]), "that weight is not normalised yet: divide by Z"),
+    ]
+
+
+exercise(
+    NumberExercise(
+        "03-pi-star-beta-half",
+        expected=_pi_star_beta_half,
+        tolerance=SIX_DIGITS,
+        hint="the reward-weighted distribution of the two-output example at beta = 0.5: "
+        "its entry for y1",
+        mistakes=_pi_star_beta_half_mistakes,
     )
+)
 
 
-@exercise("03-half-mass-reward")
-def half_mass_reward(answer):
-    """The reward at which an output with pi_ref = 1e-6 gets half of pi*."""
-    others = HALF_MASS_REF[0] * math.exp(2.0) + HALF_MASS_REF[1] * math.exp(1.0)
-    return number_hint(
-        answer,
-        math.log(others / TINY),
-        "pi*(y3) grows with its reward: bisect between a reward where rw.reward_weighted gives it "
-        "less than 1/2 and one where it gives more",
-        mistakes=[
+def _others() -> float:
+    """The weights pi_ref e^r (beta = 1) of the two outputs other than y3."""
+    return HALF_MASS_REF[0] * math.exp(2.0) + HALF_MASS_REF[1] * math.exp(1.0)
+
+
+exercise(
+    NumberExercise(
+        "03-half-mass-reward",
+        expected=lambda: math.log(_others() / TINY),
+        tolerance=SIX_DIGITS,
+        hint="pi*(y3) grows with its reward: find the reward where y3's weight equals the "
+        "weight of all the other outputs together",
+        mistakes=lambda: [
             (math.log(1 / TINY), "the other outputs' weights pi_ref e^r count in Z too"),
             (
                 2.0 + math.log(0.6 / TINY),
                 "that reward makes y3 as likely as y1; the question asks for half of all the mass",
             ),
-            (math.log10(others / TINY), "rewards enter through exp, so use the natural log"),
+            (math.log10(_others() / TINY), "rewards enter through exp, so use the natural log"),
         ],
     )
+)
 
 
-@exercise("03-equal-completions")
-def equal_completions(answer):
-    """The reward of "terse" that makes it as likely as "balanced" under pi* at beta = 0.5."""
-    ref_a, ref_c = SUMMARY_REF[0], SUMMARY_REF[2]
-    reward_a = SUMMARY_REWARDS[0]
-    return number_hint(
-        answer,
-        reward_a + EQUAL_BETA * math.log(ref_a / ref_c),
-        "compare pi* of the two completions from rw.reward_weighted at beta=0.5 while you change "
-        "the reward of 'terse' only",
-        mistakes=[
-            (reward_a, "equal rewards keep the reference's odds 0.25 : 0.15, not equal odds"),
-            (reward_a + math.log(ref_a / ref_c), "the reward difference is divided by beta = 0.5"),
+def _equal_reward(ref_a: float, ref_c: float) -> float:
+    return SUMMARY_REWARDS[0] + EQUAL_BETA * math.log(ref_a / ref_c)
+
+
+exercise(
+    NumberExercise(
+        "03-equal-completions",
+        expected=lambda: _equal_reward(SUMMARY_REF[0], SUMMARY_REF[2]),
+        tolerance=SIX_DIGITS,
+        hint="two outputs are equally likely under pi* when their weights are equal: change "
+        "only the reward of 'terse' until they are",
+        mistakes=lambda: [
             (
-                reward_a + EQUAL_BETA * math.log(ref_c / ref_a),
+                SUMMARY_REWARDS[0],
+                "equal rewards keep the reference's odds 0.25 : 0.15, not equal odds",
+            ),
+            (
+                SUMMARY_REWARDS[0] + math.log(SUMMARY_REF[0] / SUMMARY_REF[2]),
+                "the reward difference is divided by beta = 0.5",
+            ),
+            (
+                _equal_reward(SUMMARY_REF[2], SUMMARY_REF[0]),
                 "'terse' already has more reference probability: it needs a lower reward",
             ),
         ],
     )
+)
 
 
-# Cases for 03-reweight-function: (ref, rewards, beta).
-REWEIGHT_CASES = [
-    ((0.6, 0.4), (2.0, 1.0), 1.0),
-    ((0.6, 0.4), (2.0, 1.0), 0.5),
-    ((0.15, 0.30, 0.25, 0.20, 0.08, 0.02), (3.0, 1.5, 0.5, 1.0, -2.0, -3.0), 1.0),
-]
-ZERO_CASE = ((0.5, 0.3, 0.2, 0.0), (1.0, -1.0, 0.5, 50.0), 2.0)
-LARGE_CASE = ((0.25, 0.75), (800.0, 799.0), 1.0)
-
-
-def _cases(cases):
-    return [
-        ((np.array(ref), np.array(rewards), beta), reward_weighted(ref, rewards, beta))
-        for ref, rewards, beta in cases
-    ]
-
-
-@exercise("03-reweight-function")
-def reweight_function(answer):
-    """``reweight(ref, rewards, beta)`` from scratch: pi*, with pi* = 0 exactly where ref = 0."""
-    hint = function_hint(
-        answer,
-        _cases(REWEIGHT_CASES),
-        "multiply ref by exp(rewards / beta), then divide by the sum of the result",
+exercise(
+    FunctionExercise(
+        "03-reweight-function",
+        reference=reward_weighted,
+        examples=[
+            (np.array([0.6, 0.4]), np.array([2.0, 1.0]), 1.0),
+            (np.array([0.6, 0.4]), np.array([2.0, 1.0]), 0.5),
+            (
+                np.array([0.15, 0.30, 0.25, 0.20, 0.08, 0.02]),
+                np.array([3.0, 1.5, 0.5, 1.0, -2.0, -3.0]),
+                1.0,
+            ),
+            (np.array([0.5, 0.3, 0.2, 0.0]), np.array([1.0, -1.0, 0.5, 50.0]), 2.0),
+            (np.array([0.25, 0.75]), np.array([800.0, 799.0]), 1.0),
+        ],
+        hidden_cases={
+            PUBLIC_CASE: 1,
+            "an output with reference probability 0": 1,
+            "large rewards": 1,
+        },
+        tolerance=Tolerance(rtol=1e-9),
+        hint="pi* reweights each output's reference probability by its exponentiated, scaled "
+        "reward and renormalises; an output with ref = 0 gets exactly 0, and a large reward "
+        "must not overflow (notebook 01)",
+        allowed_modules=("numpy", "math"),
     )
-    if hint is not None:
-        return hint
-    hint = function_hint(
-        answer,
-        _cases([ZERO_CASE]),
-        "an output with ref = 0 must get pi* = 0 and leave the others as if it were absent",
-    )
-    if hint is not None:
-        return hint
-    ref, rewards, beta = ZERO_CASE
-    if np.asarray(answer(np.array(ref), np.array(rewards), beta), dtype=float)[-1] != 0.0:
-        return "pi* must be exactly 0.0 where ref is 0, not just small"
-    return function_hint(
-        answer,
-        _cases([LARGE_CASE]),
-        "exp(800) overflows a float: subtract the largest reward from every reward before exp "
-        "(notebook 01); the shift cancels when you normalise",
-    )
+)

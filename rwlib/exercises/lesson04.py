@@ -1,13 +1,13 @@
-"""Checks of the exercises in ``04_temperature_beta.ipynb``.
+"""The exercises of ``04_temperature_beta.ipynb``: one definition each.
 
-Expected values are computed here with rwlib and numpy from the exercise's
-data, never pasted in as literals.
+Expected values are closed forms, or rwlib and numpy on the exercise's data,
+never pasted in as literals.
 """
 
 import numpy as np
 
 import rwlib as rw
-from rwlib.checks import exercise, function_hint, number_hint
+from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
 
 # The two-output example: pi_ref = (0.6, 0.4), rewards (2, 1).
 TWO_REF = np.array([0.6, 0.4])
@@ -21,60 +21,76 @@ BUDGET_REWARDS = np.array([3.0, 1.0, 0.0])
 BUDGET_GRID = np.geomspace(0.1, 10.0, 41)
 BUDGET = 0.1
 
+SIX_DIGITS = Tolerance(rtol=5e-6)
+
 
 def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-@exercise("04-beta-for-0-9")
-def beta_for_90(answer):
-    """The beta at which pi*(y1) = 0.9 for pi_ref = (0.6, 0.4), rewards (2, 1)."""
-    gap = TWO_REWARDS[0] - TWO_REWARDS[1]
-    expected = gap / (_logit(TARGET) - _logit(TWO_REF[0]))
-    return number_hint(
-        answer,
-        expected,
-        "pi*(y1) = 0.9 means logit pi_ref(y1) + (r1 - r2)/beta = logit(0.9); solve for beta, "
-        "or bisect on beta with rw.reward_weighted (pi*(y1) falls as beta grows)",
-        mistakes=[
+GAP = float(TWO_REWARDS[0] - TWO_REWARDS[1])
+
+
+def _beta_for(target: float) -> float:
+    """The beta at which pi*(y1) = target: logit pi_ref(y1) + (r1 - r2) / beta = logit(target)."""
+    return GAP / (_logit(target) - _logit(TWO_REF[0]))
+
+
+exercise(
+    NumberExercise(
+        "04-beta-for-0-9",
+        expected=lambda: _beta_for(TARGET),
+        tolerance=SIX_DIGITS,
+        hint="with two outputs, pi*(y1) is fixed by its log-odds; pi*(y1) falls as beta grows, "
+        "so solve for the beta that gives log-odds of 0.9 (or bisect on beta)",
+        mistakes=lambda: [
             (
-                gap / _logit(TARGET),
+                GAP / _logit(TARGET),
                 "the reference already favours y1 (pi_ref(y1) = 0.6): its logit is part of the sum",
             ),
             (
-                (_logit(TARGET) - _logit(TWO_REF[0])) / gap,
+                1 / _beta_for(TARGET),
                 "the reward difference is divided by beta: beta = (r1 - r2) / (logit shift needed)",
             ),
             (
-                gap / (_logit(TARGET) + _logit(TWO_REF[0])),
+                GAP / (_logit(TARGET) + _logit(TWO_REF[0])),
                 "check the sign: the reference's logit helps y1, so the reward supplies less "
                 "than logit(0.9)",
             ),
         ],
     )
+)
 
 
-@exercise("04-kl-at-half")
-def kl_at_half(answer):
-    """KL(pi* || pi_ref) in nats at beta = 0.5 for pi_ref = (0.6, 0.4), rewards (2, 1)."""
-    pi_star = rw.reward_weighted(TWO_REF, TWO_REWARDS, KL_BETA)
-    expected = rw.kl_divergence(pi_star, TWO_REF)
-    return number_hint(
-        answer,
-        expected,
-        "compute pi* with rw.reward_weighted at beta = 0.5, then rw.kl_divergence(pi*, pi_ref)",
-        mistakes=[
+def _pi_star_half() -> np.ndarray:
+    return rw.reward_weighted(TWO_REF, TWO_REWARDS, KL_BETA)
+
+
+def _kl_at_half() -> float:
+    return float(rw.kl_divergence(_pi_star_half(), TWO_REF))
+
+
+exercise(
+    NumberExercise(
+        "04-kl-at-half",
+        expected=_kl_at_half,
+        tolerance=SIX_DIGITS,
+        hint="the KL penalty compares pi* at beta = 0.5 with pi_ref, in nats",
+        mistakes=lambda: [
             (
-                rw.kl_divergence(TWO_REF, pi_star),
+                float(rw.kl_divergence(TWO_REF, _pi_star_half())),
                 "KL is not symmetric: the penalty is KL(pi* || pi_ref), pi* first",
             ),
             (
-                rw.kl_divergence(rw.reward_weighted(TWO_REF, TWO_REWARDS, 1 / KL_BETA), TWO_REF),
+                float(
+                    rw.kl_divergence(rw.reward_weighted(TWO_REF, TWO_REWARDS, 1 / KL_BETA), TWO_REF)
+                ),
                 "beta = 0.5 goes into rw.reward_weighted as beta, not as 1/beta",
             ),
-            (expected / np.log(2), "give the KL in nats (natural log), not in bits"),
+            (_kl_at_half() / np.log(2), "give the KL in nats (natural log), not in bits"),
         ],
     )
+)
 
 
 def _budget_kls() -> np.ndarray:
@@ -82,56 +98,60 @@ def _budget_kls() -> np.ndarray:
     return rw.kl_divergence(pi_star, BUDGET_REF)
 
 
-@exercise("04-kl-budget")
-def kl_budget(answer):
-    """The smallest beta on the grid whose KL(pi* || pi_ref) is at most 0.1 nats."""
-    kls = _budget_kls()
-    first = int(np.flatnonzero(kls <= BUDGET)[0])
-    return number_hint(
-        answer,
-        BUDGET_GRID[first],
-        "compute the KL of every row of rw.reward_weighted(ref, rewards, grid[:, None]) with "
-        "rw.kl_divergence, then take the smallest beta whose KL is at most the budget",
-        mistakes=[
+def _budget_index() -> int:
+    """The index of the smallest beta on the grid whose KL is at most the budget."""
+    return int(np.flatnonzero(_budget_kls() <= BUDGET)[0])
+
+
+exercise(
+    NumberExercise(
+        "04-kl-budget",
+        expected=lambda: float(BUDGET_GRID[_budget_index()]),
+        tolerance=SIX_DIGITS,
+        hint="the KL from pi_ref falls as beta grows: find the first beta of the grid whose "
+        "KL(pi* || pi_ref) is within the budget",
+        mistakes=lambda: [
             (
-                BUDGET_GRID[-1],
+                float(BUDGET_GRID[-1]),
                 "every large beta meets the budget; the question asks for the smallest one, "
                 "the beta that uses the budget best",
             ),
             (
-                BUDGET_GRID[first - 1],
+                float(BUDGET_GRID[_budget_index() - 1]),
                 "at that beta KL(pi* || pi_ref) is just above the budget: compute the KL with "
                 "pi* first (KL is not symmetric) and take the first beta at or under the budget",
             ),
             (
-                BUDGET_GRID[0],
+                float(BUDGET_GRID[0]),
                 "a small beta magnifies reward differences and moves pi* far from pi_ref; "
                 "look at the KL values on the grid",
             ),
         ],
     )
+)
 
 
-TWO_OUTPUT_CASES = [
-    (0.6, 2.0, 1.0, 1.0),
-    (0.6, 2.0, 1.0, 0.5),
-    (0.3, 0.0, 1.0, 2.0),
-    (0.5, 1.0, 1.0, 3.0),
-    (0.9, -1.0, 2.0, 0.25),
-    (0.05, 4.0, 1.0, 10.0),
-]
+def _two_output_pi_star(p1, r1, r2, beta):
+    """The reference of 04-two-output-pi-star: pi*(y1) from rw.reward_weighted."""
+    return float(rw.reward_weighted([p1, 1 - p1], [r1, r2], beta)[0])
 
 
-@exercise("04-two-output-pi-star")
-def two_output_pi_star(answer):
-    """A function two_output_pi_star(p1, r1, r2, beta) returning pi*(y1) by the sigmoid form."""
-    cases = [
-        ((p1, r1, r2, beta), rw.reward_weighted([p1, 1 - p1], [r1, r2], beta)[0])
-        for p1, r1, r2, beta in TWO_OUTPUT_CASES
-    ]
-    return function_hint(
-        answer,
-        cases,
-        "return sigma(logit(p1) + (r1 - r2) / beta), with logit(p) = log(p / (1 - p)) and "
-        "sigma(t) = 1 / (1 + exp(-t)); return a single number",
+exercise(
+    FunctionExercise(
+        "04-two-output-pi-star",
+        reference=_two_output_pi_star,
+        examples=[
+            (0.6, 2.0, 1.0, 1.0),
+            (0.6, 2.0, 1.0, 0.5),
+            (0.3, 0.0, 1.0, 2.0),
+            (0.5, 1.0, 1.0, 3.0),
+            (0.9, -1.0, 2.0, 0.25),
+            (0.05, 4.0, 1.0, 10.0),
+        ],
+        hidden_cases={PUBLIC_CASE: 1, "equal rewards": 1, "the outputs swapped": 1},
+        tolerance=Tolerance(rtol=1e-9),
+        hint="the two-output closed form of section 3: the reward gap, scaled by beta, moves the "
+        "reference's log-odds of y1, and the sigmoid turns log-odds into a probability; return "
+        "a single number",
     )
+)
