@@ -169,3 +169,35 @@ class NumberPrecisionContract(StatedPrecisionContract):
         bound = tolerance.atol + tolerance.rtol * abs(value)
         for answer in (value + 1.1 * bound, value - 1.1 * bound):
             wrong_message(self.grade_id, answer)
+
+
+class CountPrecisionContract(StatedPrecisionContract):
+    """A count (``whole_number``): whole numbers inside the stated band pass, past it fail.
+
+    The stated precision is a band of whole numbers around the exact count; a
+    number that is not whole is refused with its own hint, even inside the band.
+    """
+
+    def band(self) -> tuple[float, float]:
+        exercise = definition(self.grade_id)
+        assert exercise.whole_number, f"{self.grade_id} is not a count"
+        value, tolerance = float(exercise.expected()), exercise.tolerance
+        assert value == round(value), "a count's expected value is a whole number"
+        bound = tolerance.atol + tolerance.rtol * abs(value)
+        return value - bound, value + bound
+
+    def test_whole_numbers_at_the_edges_of_the_band_pass(self, capsys):
+        low, high = self.band()
+        for answer in {math.ceil(low), math.floor(high), int(np.mean(self.band()))}:
+            rw.check(self.grade_id, answer)
+            assert f"✔ {self.grade_id}: right" in capsys.readouterr().out, answer
+
+    def test_whole_numbers_past_the_band_fail(self):
+        low, high = self.band()
+        for answer in (math.ceil(low) - 1, math.floor(high) + 1):  # the nearest ones outside
+            if answer >= 0:
+                wrong_message(self.grade_id, answer)
+
+    def test_a_number_that_is_not_whole_is_refused(self):
+        value = float(definition(self.grade_id).expected())
+        assert "whole number" in wrong_message(self.grade_id, value + 0.25)

@@ -9,10 +9,17 @@ import math
 
 import numpy as np
 import pytest
-from exercise_contract import CheckContract, FunctionCheckContract, wrong_message
+from exercise_contract import (
+    CheckContract,
+    FunctionCheckContract,
+    NumberPrecisionContract,
+    StatedPrecisionContract,
+    wrong_message,
+)
 from matplotlib.figure import Figure
 
 import rwlib as rw
+from rwlib.checks import definition
 from rwlib.plots import optimality
 
 # The examples of the notebook and its exercises.
@@ -49,7 +56,7 @@ def two_output_j(p: float, beta: float) -> float:
     return j_by_hand([p, 1 - p], TWO_REF, TWO_REWARDS, beta)
 
 
-class TestMaxJThreeOutputs(CheckContract):
+class TestMaxJThreeOutputs(CheckContract, NumberPrecisionContract):
     grade_id = "05-max-j-three-outputs"
 
     def right(self):
@@ -79,7 +86,7 @@ class TestMaxJThreeOutputs(CheckContract):
         assert "J(pi_ref)" in ref_j
 
 
-class TestKlFromJ(CheckContract):
+class TestKlFromJ(CheckContract, NumberPrecisionContract):
     grade_id = "05-kl-from-j"
 
     def right(self):
@@ -116,7 +123,7 @@ def grid_argmax(beta: float) -> float:
     return max(GRID, key=lambda p: two_output_j(p, beta))
 
 
-class TestBestPGrid(CheckContract):
+class TestBestPGrid(CheckContract, NumberPrecisionContract):
     grade_id = "05-best-p-grid"
 
     def right(self):
@@ -132,6 +139,14 @@ class TestBestPGrid(CheckContract):
 
     def test_the_exact_maximizer_is_not_accepted(self):
         assert "not a point of the grid" in wrong_message(self.grade_id, self.mistakes()[0])
+
+    def test_only_the_grid_point_is_accepted(self, capsys):
+        # The grid's maximizer as np.linspace computes it, or typed as 0.977; not a neighbour.
+        rw.check(self.grade_id, np.linspace(0.0, 1.0, 1001)[977])
+        rw.check(self.grade_id, 0.977)
+        assert capsys.readouterr().out.count("✔") == 2
+        for neighbour in (0.976, 0.978):
+            assert "Hint" in wrong_message(self.grade_id, neighbour)
 
     def test_mistake_hints_name_the_mistake(self):
         _, at_one, inverse, all_on_y1, reference = (
@@ -162,7 +177,7 @@ def naive_objective(policy, ref, rewards, beta):  # 0 log 0 gives nan
         return np.sum(policy * rewards) - beta * np.sum(policy * np.log(policy / ref))
 
 
-class TestObjective(FunctionCheckContract):
+class TestObjective(FunctionCheckContract, StatedPrecisionContract):
     grade_id = "05-objective"
 
     @pytest.mark.parametrize("function", [good_objective, loop_objective])
@@ -170,11 +185,10 @@ class TestObjective(FunctionCheckContract):
         rw.check(self.grade_id, function)
         assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
 
-    def test_cases_include_zeros(self):
-        from rwlib.exercises.lesson05 import OBJECTIVE_CASES
-
-        policies = [np.array(case[0]) for case in OBJECTIVE_CASES]
-        refs = [np.array(case[1]) for case in OBJECTIVE_CASES]
+    def test_examples_include_zeros(self):
+        examples = definition(self.grade_id).examples
+        policies = [case[0] for case in examples]
+        refs = [case[1] for case in examples]
         assert any((p == 0).any() for p in policies)
         assert any(((p == 0) & (q == 0)).any() for p, q in zip(policies, refs, strict=True))
 
@@ -197,7 +211,13 @@ class TestObjective(FunctionCheckContract):
     def test_wrong_functions_get_a_hint(self, wrong):
         message = wrong_message(self.grade_id, wrong)
         assert "Hint" in message
-        assert "pi(y) > 0" in message
+        assert "0 log 0" in message
+
+    def test_the_rwlib_function_is_not_allowed(self):
+        def with_rwlib(policy, ref, rewards, beta):
+            return rw.kl_regularized_objective(policy, ref, rewards, beta)
+
+        assert "no rwlib" in wrong_message(self.grade_id, with_rwlib)
 
 
 def assert_labelled(ax) -> None:

@@ -10,7 +10,13 @@ import math
 
 import numpy as np
 import pytest
-from exercise_contract import CheckContract, FunctionCheckContract, wrong_message
+from exercise_contract import (
+    CheckContract,
+    FunctionCheckContract,
+    NumberPrecisionContract,
+    StatedPrecisionContract,
+    wrong_message,
+)
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -43,7 +49,7 @@ def p_for_loss_by_bisection(target: float, beta: float, ref_chosen: float) -> fl
     return (low + high) / 2
 
 
-class TestImplicitReward(CheckContract):
+class TestImplicitReward(CheckContract, NumberPrecisionContract):
     grade_id = "06-implicit-reward"
 
     def right(self):
@@ -68,13 +74,13 @@ class TestImplicitReward(CheckContract):
         no_log_z, unscaled, upside_down, first = (
             wrong_message(self.grade_id, value) for value in self.mistakes()
         )
-        assert "log_z" in no_log_z
+        assert "per-prompt term" in no_log_z
         assert "multiplied by beta" in unscaled
         assert "policy on top" in upside_down
         assert "index 1" in first
 
 
-class TestDpoLossPair(CheckContract):
+class TestDpoLossPair(CheckContract, NumberPrecisionContract):
     grade_id = "06-dpo-loss-pair"
 
     def right(self):
@@ -93,10 +99,10 @@ class TestDpoLossPair(CheckContract):
         )
         assert "multiplied by beta" in no_beta
         assert "comes first" in swapped
-        assert "sign" in negative
+        assert "positive" in negative
 
 
-class TestPForLoss(CheckContract):
+class TestPForLoss(CheckContract, NumberPrecisionContract):
     grade_id = "06-p-for-loss"
 
     def right(self):
@@ -122,7 +128,7 @@ class TestPForLoss(CheckContract):
         beta_one, uniform, rejected, sigma = (
             wrong_message(self.grade_id, value) for value in self.mistakes()
         )
-        assert "beta = 0.5" in beta_one
+        assert "beta is 0.5" in beta_one
         assert "not uniform" in uniform
         assert "rejected" in rejected
         assert "sigma(margin)" in sigma
@@ -136,7 +142,7 @@ def preference_probability(policy, ref, beta, chosen, rejected):
     return sigmoid(margin)
 
 
-class TestPreferenceProbability(FunctionCheckContract):
+class TestPreferenceProbability(FunctionCheckContract, StatedPrecisionContract):
     grade_id = "06-preference-probability"
 
     def test_right_function_passes(self, capsys):
@@ -164,7 +170,7 @@ class TestPreferenceProbability(FunctionCheckContract):
     )
     def test_wrong_functions_get_the_hint(self, wrong):
         message = wrong_message(self.grade_id, wrong)
-        assert "sigma" in message and "not right for the arguments" in message
+        assert "Bradley-Terry" in message and "the arguments" in message
 
 
 def assert_labelled(ax) -> None:

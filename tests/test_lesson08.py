@@ -10,7 +10,14 @@ import math
 
 import numpy as np
 import pytest
-from exercise_contract import CheckContract, FunctionCheckContract, wrong_message
+from exercise_contract import (
+    CheckContract,
+    CountPrecisionContract,
+    FunctionCheckContract,
+    NumberPrecisionContract,
+    StatedPrecisionContract,
+    wrong_message,
+)
 from matplotlib.figure import Figure
 
 import rwlib as rw
@@ -66,7 +73,7 @@ def z_of_four_words() -> float:
     return float(np.sum(np.exp(log_ref + token_reward[ids].sum(axis=1)) * last[ids[:, -1]]))
 
 
-class TestProposalsPerSample(CheckContract):
+class TestProposalsPerSample(CheckContract, NumberPrecisionContract):
     grade_id = "08-proposals-per-sample"
 
     def right(self):
@@ -83,10 +90,10 @@ class TestProposalsPerSample(CheckContract):
         rate, one_word, no_max = (wrong_message(self.grade_id, v) for v in self.mistakes())
         assert "acceptance rate" in rate and "per accepted sample" in rate
         assert "single word" in one_word
-        assert "not Z" in no_max
+        assert "compares Z" in no_max
 
 
-class TestBestOf4ILoved(CheckContract):
+class TestBestOf4ILoved(CheckContract, NumberPrecisionContract):
     grade_id = "08-best-of-4-i-loved"
 
     def index(self):
@@ -123,7 +130,7 @@ def best_of_n_mean_by_levels(ref, rewards, n: int) -> float:
     return float(np.sum(levels * (at_most**n - below**n)))
 
 
-class TestSmallestN(CheckContract):
+class TestSmallestN(CheckContract, CountPrecisionContract):
     grade_id = "08-smallest-n"
 
     def target(self):
@@ -148,6 +155,10 @@ class TestSmallestN(CheckContract):
         rw.check(self.grade_id, int(self.right()))
         assert "✔" in capsys.readouterr().out
 
+    def test_only_that_integer_passes(self):
+        for wrong in (self.right() - 1, self.right() + 1):
+            assert "Hint" in wrong_message(self.grade_id, wrong)
+
     def test_mistake_hints_name_the_mistake(self):
         before, power = (wrong_message(self.grade_id, v) for v in self.mistakes())
         assert "greater" in before
@@ -159,7 +170,7 @@ def good_best_of_n(ref, rewards, n):
     return at_most**n - (at_most - ref) ** n
 
 
-class TestBestOfNProbabilities(FunctionCheckContract):
+class TestBestOfNProbabilities(FunctionCheckContract, StatedPrecisionContract):
     grade_id = "08-best-of-n-probabilities"
 
     def test_pairwise_version_passes(self, capsys):
@@ -182,7 +193,13 @@ class TestBestOfNProbabilities(FunctionCheckContract):
     )
     def test_wrong_functions_get_a_hint(self, wrong):
         message = wrong_message(self.grade_id, wrong)
-        assert "Hint" in message and "running sum" in message
+        assert "Hint" in message and "at most its own" in message
+
+    def test_rwlib_is_not_allowed(self):
+        def with_rwlib(ref, rewards, n):
+            return rw.best_of_n_distribution(ref, rewards, n)
+
+        assert "no rwlib" in wrong_message(self.grade_id, with_rwlib)
 
 
 def assert_labelled(ax) -> None:
