@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from rwlib.grading import grade as grading
 from rwlib.grading import sandbox
 from rwlib.grading.grade import GradingError, Settings, grade
 from rwlib.release import student_notebook
@@ -58,7 +60,7 @@ def test_a_rerun_grades_only_new_or_changed_submissions(tmp_path, notebooks):
     second = _runs(out)
     assert second["ann"] == first["ann"]
     assert second["ben"] != first["ben"] and "cat" in second
-    totals = {r["student"]: sum(q["score"] for q in r["questions"]) for r in results}
+    totals = {r.student: r.score for r in results}
     assert totals == {"ann": 12, "ben": 0, "cat": 12}
     grade(submissions, out, SETTINGS, force=True, progress=False)
     third = _runs(out)
@@ -85,6 +87,43 @@ def test_a_killed_run_keeps_what_it_graded(tmp_path, notebooks):
     assert len(after) == 6
     gradebook = (out / "gradebook.csv").read_text().splitlines()
     assert len(gradebook) == 7 and all(line.endswith(",12,12,12") for line in gradebook[1:])
+
+
+def test_a_change_to_the_grading_code_or_the_exercise_definitions_regrades(
+    tmp_path, notebooks, monkeypatch
+):
+    _, blank = notebooks
+    submissions, out = tmp_path / "submissions", tmp_path / "grades"
+    _write_class(submissions, {"ann": blank})
+    grade(submissions, out, SETTINGS, progress=False)
+    first = _runs(out)
+    grade(submissions, out, SETTINGS, progress=False)
+    assert _runs(out) == first  # nothing changed: the cached result is kept
+    real = grading.grading_code_fingerprint()
+    monkeypatch.setattr(grading, "grading_code_fingerprint", lambda: real + b" a changed check")
+    grade(submissions, out, SETTINGS, progress=False)
+    assert _runs(out)["ann"] != first["ann"]
+
+
+def test_a_source_without_its_grading_lines_is_refused_before_anything_is_graded(
+    tmp_path, notebooks
+):
+    solution, _ = notebooks
+    broken = copy.deepcopy(solution)
+    (index, cell), *_ = [
+        (i, c)
+        for i, c in enumerate(broken.cells)
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "02-shift-ratio"
+    ]
+    cell.outputs = []
+    source = tmp_path / "source"
+    source.mkdir()
+    nbformat.write(broken, source / f"{NAME}.ipynb")
+    _write_class(tmp_path / "submissions", {"ann": solution})
+    settings = dataclasses.replace(SETTINGS, source=source)
+    with pytest.raises(GradingError, match=rf"cell {index} \(02-shift-ratio\).*rwlib release"):
+        grade(tmp_path / "submissions", tmp_path / "grades", settings, progress=False)
+    assert not (tmp_path / "grades" / ".work" / "results").exists()
 
 
 def test_the_command_line_names_bad_input(tmp_path):
