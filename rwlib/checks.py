@@ -80,7 +80,8 @@ class Tolerance:
         """
         digits = self.significant_digits()
         if self.atol == 0 and digits is not None:
-            return f"{digits} significant digits (a relative error of at most {self.rtol:g})"
+            plural = "s" if digits != 1 else ""
+            return f"{digits} significant digit{plural} (a relative error of at most {self.rtol:g})"
         if self.atol == 0:
             return f"a relative error of at most {self.rtol:g}"
         if self.rtol == 0:
