@@ -23,7 +23,7 @@ def _release(args) -> int:
 
 def _grade(args) -> int:
     from rwlib.grading import sandbox
-    from rwlib.grading.grade import GradingError, Settings, grade
+    from rwlib.grading.grade import GradingError, Settings, grade, summary
 
     timeouts = {}
     for item in args.question_timeout:
@@ -42,13 +42,21 @@ def _grade(args) -> int:
         source=args.source, workers=args.workers, timeout=args.timeout, question_timeouts=timeouts
     )
     try:
-        results = grade(args.submissions, args.out, settings, force=args.force)
+        results = grade(args.submissions, args.out, settings, force=args.force, roster=args.roster)
     except GradingError as error:
         print(f"rwlib grade: {error}", file=sys.stderr)
         return 1
     students = {r.student for r in results}
     print(f"graded {len(results)} notebooks of {len(students)} students into {args.out}")
     print(f"  {args.out / 'gradebook.csv'}, {args.out / 'grades.csv'}, {args.out / 'feedback'}/")
+    for status in ("missing", "refused"):
+        names = sorted(
+            {r.student for r in results if r.questions and r.questions[0].status == status}
+        )
+        if names:
+            print(f"{status}: {len(names)} students have a notebook {status}: {', '.join(names)}")
+    for line in summary(args.out):
+        print(line)
     return 0
 
 
@@ -93,7 +101,12 @@ def main(argv=None) -> int:
         "sandbox, and write grades.csv, gradebook.csv and feedback. Re-running grades only "
         "what is new or changed.",
     )
-    grade.add_argument("submissions", type=Path, help="<student>/<notebook>.ipynb, flat or zip")
+    grade.add_argument(
+        "submissions",
+        type=Path,
+        help="a folder (or zip) of <student>/, <student>.zip, <student>_<notebook>.ipynb "
+        "or an LMS export (Canvas, Moodle, D2L, Blackboard, Gradescope)",
+    )
     grade.add_argument("--out", type=Path, required=True, help="the grades folder")
     grade.add_argument("--source", type=Path, default=Path("solutions"), help="(solutions)")
     grade.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1, help="(cores)")
@@ -106,6 +119,12 @@ def main(argv=None) -> int:
         help="seconds per cell for one question (repeatable)",
     )
     grade.add_argument("--force", action="store_true", help="regrade what is already graded")
+    grade.add_argument(
+        "--roster",
+        type=Path,
+        help="CSV with a student column (and name, email, lms_id): every rostered student gets "
+        "a gradebook row; files matching no one are listed in GRADES/unmatched.csv",
+    )
     grade.set_defaults(run=_grade)
     gradescope = commands.add_parser(
         "gradescope",

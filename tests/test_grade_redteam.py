@@ -327,7 +327,8 @@ raise RuntimeError(repr(In))
     (submissions / "nbformat3" / f"{NAME}.ipynb").write_text(
         json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []})
     )
-    with zipfile.ZipFile(submissions / "export.zip", "w") as archive:
+    # A zip speaks for the student it is named after (tests/test_intake.py has the rest).
+    with zipfile.ZipFile(submissions / "zipped.zip", "w") as archive:
         archive.writestr(f"zipped/{NAME}.ipynb", json.dumps(solution))
         archive.writestr(f"pickled/{NAME}.pkl", pickle.dumps(_Bait(outside / "unpickled")))
     (submissions / "notes.txt").write_text("not a submission")

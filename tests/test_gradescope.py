@@ -189,14 +189,15 @@ def test_one_wrong_answer_loses_exactly_its_points(source, autograder, tmp_path)
 
 
 def test_a_missing_notebook_scores_zero(source, autograder, tmp_path):
-    misnamed = {f"{NAME} (1).ipynb": (source / f"{NAME}.ipynb").read_bytes()}
+    # A rename such as "{NAME} (1).ipynb" counts (tests/test_gradescope_intake.py); this does not.
+    misnamed = {"my_homework.ipynb": (source / f"{NAME}.ipynb").read_bytes()}
     results = run_autograder(autograder, tmp_path / "autograder", misnamed)
     tests = validate(results, source)
     assert results["score"] == 0
     assert all(
         t["status"] == "failed" and t["output"].startswith("missing") for t in tests.values()
     )
-    assert f"ignored {NAME} (1).ipynb" in results["output"]
+    assert "ignored my_homework.ipynb" in results["output"]
     assert "not submitted" in results["output"]
 
 

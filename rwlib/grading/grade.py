@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from rwlib.grading import intake, rules, sandbox
@@ -35,6 +36,8 @@ from rwlib.grading.comparison import GradingLineError, records
 from rwlib.grading.reports import csv_text as _csv
 from rwlib.grading.reports import write_atomically, write_reports
 from rwlib.grading.results import NotebookResult, QuestionResult
+from rwlib.grading.roster import RosterError
+from rwlib.grading.roster import read as read_roster
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,22 +250,36 @@ def _pytest_command(paths, settings: Settings, work: Path, scratch: Path) -> lis
     return command + [str(p) for p in paths]
 
 
-def grade(root: Path, out: Path, settings: Settings = Settings(), *, force=False, progress=True):
+def grade(
+    root: Path,
+    out: Path,
+    settings: Settings = Settings(),
+    *,
+    force=False,
+    progress=True,
+    roster: Path | None = None,
+):
     """Grade every submission under ``root`` into ``out``; returns the results.
 
     Parameters
     ----------
     root : pathlib.Path
-        SUBMISSIONS: ``<student>/<notebook>.ipynb``, ``<student>_<notebook>.ipynb``
-        or zip files of either.
+        SUBMISSIONS: a folder (or a zip) with one entry per student, as
+        :func:`rwlib.grading.intake.find` reads it: ``<student>/``, ``<student>.zip``,
+        ``<student>_<notebook>.ipynb``, or an LMS export's names.
     out : pathlib.Path
-        GRADES: ``grades.csv``, ``gradebook.csv``, ``feedback/`` and ``.work/``.
+        GRADES: ``grades.csv``, ``gradebook.csv``, ``feedback/``, ``skipped.csv``,
+        ``unmatched.csv`` and ``.work/``.
     settings : Settings
         Source notebooks, workers, timeouts and limits.
     force : bool
         Regrade submissions whose result is already there.
     progress : bool
         Show a progress bar (tqdm) with the counts graded and failed.
+    roster : pathlib.Path, optional
+        The class's roster CSV (:mod:`rwlib.grading.roster`): every rostered student
+        gets a gradebook row, and files that match no rostered student are listed in
+        ``unmatched.csv`` instead of being graded.
 
     Returns
     -------
@@ -270,15 +287,19 @@ def grade(root: Path, out: Path, settings: Settings = Settings(), *, force=False
         One result per (student, notebook): its questions with status and points.
     """
     root, out = Path(root).resolve(), Path(out).resolve()
-    if not root.is_dir():
-        raise GradingError(f"{root} is not a folder of submissions")
+    if not root.is_dir() and not (root.is_file() and zipfile.is_zipfile(root)):
+        raise GradingError(f"{root} is not a folder of submissions (nor a zip of them)")
     if out == root:
         raise GradingError("GRADES must not be the SUBMISSIONS folder itself; pick another --out")
     problem = sandbox.user_id_problem()
     if problem:
         raise GradingError(problem)
     sources = _sources(Path(settings.source))
-    found, skipped = intake.find(root, set(sources), skip=out)
+    try:
+        class_roster = None if roster is None else read_roster(roster)
+    except RosterError as error:
+        raise GradingError(str(error)) from None
+    found = intake.find(root, set(sources), skip=out, roster=class_roster)
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
     # The rebuilt answers and the results: without bubblewrap, a kernel (its own user id
@@ -286,32 +307,154 @@ def grade(root: Path, out: Path, settings: Settings = Settings(), *, force=False
     os.chmod(work, 0o700)
     results, pending = [], {}
     run = os.urandom(8).hex()
-    seen = set()
-    for submission in found:
-        if (submission.student, submission.notebook) in seen:
-            skipped.append((submission.origin, "a second copy of the same student's notebook"))
-            continue
-        seen.add((submission.student, submission.notebook))
-        result, path = _prepare(submission, sources, settings, work, force, run)
+    for submission in found.submissions:
+        try:
+            result, path = _prepare(submission, sources, settings, work, force, run)
+        except intake.MalformedSubmission as error:  # changed since it was found, or unreadable
+            status = "refused" if isinstance(error, intake.Refused) else "error"
+            found.skip(submission.origin, status, str(error), submission.student)
+            identity = {"student": submission.student, "notebook": submission.notebook}
+            questions = sources[submission.notebook][1]
+            result, path = _result(identity, questions, status, str(error)), None
         if result is not None:
             results.append(result)
         else:
             pending[path] = submission
-    write_atomically(
-        out / "skipped.csv",
-        _csv([{"file": f, "reason": r} for f, r in skipped], ["file", "reason"]),
-    )
-    students = sorted({s for s, _ in seen})
-    for student in students:
-        for notebook in sorted({n for _, n in seen}):
-            if (student, notebook) not in seen:
-                identity = {"student": student, "notebook": notebook}
-                results.append(_result(identity, sources[notebook][1], "missing", "not submitted"))
+    results += _unsubmitted(found, sources, class_roster)
+    fields = ["file", "status", "student", "reason"]
+    write_atomically(out / "skipped.csv", _csv(found.skipped, fields))
+    write_atomically(out / "unmatched.csv", _csv(found.unmatched, ["file", "found", "suggestion"]))
     if pending:
         results += _run(pending, settings, work, out, results, progress)
+    results = [_noted(result, found.notes) for result in results]
     write_reports(out, results)
     shutil.rmtree(work / "rebuilt", ignore_errors=True)
     return results
+
+
+def _unsubmitted(found, sources: dict, roster) -> list[NotebookResult]:
+    """A result for each notebook a student has no submission of: refused, or missing.
+
+    The notebooks are those anyone submitted (with a roster and no submission at
+    all, every source notebook); the students, everyone named by a file and every
+    rostered student.
+    """
+    named = [*found.submissions, *found.refused]
+    notebooks = sorted({s.notebook for s in named if s.notebook})
+    if roster is not None and not notebooks:
+        notebooks = sorted(sources)
+    students = {s.student for s in named} | {s.student for s in (roster.students if roster else ())}
+    graded = {(s.student, s.notebook) for s in found.submissions}
+    refused = {(s.student, s.notebook): s for s in found.refused}
+    results = []
+    for student in sorted(students):
+        for notebook in notebooks:
+            if (student, notebook) in graded:
+                continue
+            identity = {"student": student, "notebook": notebook}
+            refusal = refused.get((student, notebook)) or refused.get((student, ""))
+            if refusal is None:
+                results.append(_result(identity, sources[notebook][1], "missing", "not submitted"))
+                continue
+            message = (
+                f"{refusal.origin} is {refusal.problem}, and was not read: the grader reads only "
+                "the student's own notebook files; submit the notebook itself (in JupyterLab: "
+                "File > Download)"
+            )
+            identity["origin"] = refusal.origin
+            results.append(_result(identity, sources[notebook][1], "refused", message))
+    return results
+
+
+def _noted(result: NotebookResult, notes: dict) -> NotebookResult:
+    """The result with what intake noted for its student and notebook (the attempt graded)."""
+    extra = [n for n in notes.get((result.student, result.notebook), ()) if n not in result.notes]
+    return dataclasses.replace(result, notes=(*result.notes, *extra)) if extra else result
+
+
+def summary(out: Path, limit: int = 5) -> list[str]:
+    """What a run did not grade, and why, from ``skipped.csv`` and ``unmatched.csv``.
+
+    Counts by reason and the first ``limit`` files of each; every unmatched file with
+    the closest roster entry; the attempts chosen.
+    """
+    import csv
+
+    def rows(name):
+        path = Path(out) / name
+        if not path.is_file():
+            return []
+        with open(path, newline="", encoding="utf-8") as file:
+            return list(csv.DictReader(file))
+
+    lines, skipped = [], rows("skipped.csv")
+    by_status: dict[str, list[dict]] = {}
+    for row in skipped:
+        by_status.setdefault(row["status"], []).append(row)
+    if skipped:
+        counts = ", ".join(f"{len(group)} {status}" for status, group in sorted(by_status.items()))
+        lines.append(
+            f"not graded: {len(skipped)} files ({counts}); see {Path(out) / 'skipped.csv'}"
+        )
+    for status, group in sorted(by_status.items()):
+        if status == "unmatched":
+            continue
+        for row in group[:limit]:
+            lines.append(f"  {status}: {row['file']}: {row['reason']}")
+        if len(group) > limit:
+            lines.append(f"  {status}: ... and {len(group) - limit} more")
+    unmatched = rows("unmatched.csv")
+    if unmatched:
+        lines.append(
+            f"{len(unmatched)} files or folders match no rostered student "
+            f"(fix the roster or the names, then grade again; {Path(out) / 'unmatched.csv'}):"
+        )
+        for row in unmatched:
+            closest = f"; closest: {row['suggestion']}" if row["suggestion"] else "; no close match"
+            lines.append(f"  {row['file']} (names {row['found']!r}{closest})")
+    return lines
+
+
+class _Log:
+    """pytest's output, copied into a log file by a thread that never fails.
+
+    pytest writes into a pipe, not into the file: if the disk fills up, the log
+    loses lines, but pytest does not crash and grading goes on.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        import threading
+
+        read, self.pipe = os.pipe()
+        self.thread = threading.Thread(target=self._copy, args=(read,), daemon=True)
+        self.thread.start()
+        return self
+
+    def _copy(self, read: int) -> None:
+        with open(read, "rb") as source:
+            try:
+                log = open(self.path, "wb")
+            except OSError:
+                log = None
+            while chunk := source.read1(1 << 16):
+                try:
+                    if log is not None:
+                        log.write(chunk)
+                        log.flush()
+                except OSError:
+                    pass
+            if log is not None:
+                try:
+                    log.close()
+                except OSError:
+                    pass
+
+    def __exit__(self, *exc):
+        os.close(self.pipe)  # pytest's copy closes when it exits
+        self.thread.join(timeout=10)
 
 
 def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, progress: bool):

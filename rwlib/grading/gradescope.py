@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -183,21 +182,46 @@ def _test(notebook: str, question: QuestionResult, visibility: str) -> dict:
     }
 
 
-def _submitted(folder: Path, expected: list[str]) -> tuple[dict[str, Path], list[str]]:
-    """The submitted notebook of each expected name (any nesting), and the files ignored."""
-    found, ignored = {}, []
-    paths = sorted(folder.rglob("*")) if folder.is_dir() else []
-    for path in paths:
-        if not path.is_file():
-            continue
-        relative = path.relative_to(folder).as_posix()
-        if path.suffix != ".ipynb" or path.stem not in expected:
-            ignored.append(f"{relative}: not one of {', '.join(f'{n}.ipynb' for n in expected)}")
-        elif path.stem in found:
-            ignored.append(f"{relative}: a second {path.name}; only the first one is graded")
-        else:
-            found[path.stem] = path
-    return found, ignored
+def _submitted(folder: Path, expected: list[str]) -> tuple[dict, dict, list[str], dict]:
+    """What the student uploaded, read as :func:`rwlib.grading.intake.find` reads a student's zip.
+
+    Only regular files are read (a link, FIFO, socket or device is refused unopened);
+    renamed notebooks (``-Copy1``, `` (1)``, case, spaces) count; of several files for
+    one notebook the latest is graded.
+
+    Returns
+    -------
+    data : dict
+        The bytes of each submitted notebook, by name.
+    refused : dict
+        Why each notebook that has only refused files is not graded, by name.
+    ignored : list of str
+        Every file not graded, and why.
+    notes : dict
+        What the student should know about each notebook (the attempt graded).
+    """
+    if not folder.is_dir():
+        return {}, {}, [], {}
+    found = intake.find(folder, expected, owner="student")
+    data, refused = {}, {}
+    for submission in found.submissions:
+        try:
+            data[submission.notebook] = submission.read_bytes()
+        except intake.MalformedSubmission as error:
+            refused[submission.notebook] = f"{submission.origin}: {error}"
+    for submission in found.refused:
+        message = f"{submission.origin} is {submission.problem}, and was not read; upload the "
+        message += "notebook file itself"
+        for name in [submission.notebook] if submission.notebook else expected:
+            refused.setdefault(name, message)
+    names = ", ".join(f"{n}.ipynb" for n in expected)
+    ignored = [
+        f"{row['file']}: "
+        + (f"not one of {names}" if row["reason"] == "not a course notebook" else row["reason"])
+        for row in found.skipped
+    ]
+    notes = {notebook: lines for (_, notebook), lines in found.notes.items()}
+    return data, refused, ignored, notes
 
 
 def run(root: Path = Path("/autograder"), visibility: str = "after_published") -> dict:
@@ -226,7 +250,7 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
     questions = _questions(source)
     listed = root / "source" / "notebooks.txt"
     expected = listed.read_text().split() if listed.is_file() else sorted(questions)
-    found, ignored = _submitted(root / "submission", expected)
+    found, refused, ignored, notes = _submitted(root / "submission", expected)
     warning = sandbox.isolation_warning()
     if warning:
         print(f"rwlib gradescope-run: WARNING: {warning}")
@@ -239,8 +263,8 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
         work = Path(temporary)
         student = work / "submissions" / "student"
         student.mkdir(parents=True)
-        for name, path in found.items():
-            shutil.copyfile(path, student / f"{name}.ipynb")
+        for name, data in found.items():
+            (student / f"{name}.ipynb").write_bytes(data)
         settings = Settings(source=source, workers=1)
         results = grade(work / "submissions", work / "grades", settings, progress=False)
         log = work / "grades" / ".work" / "pytest.log"
@@ -251,13 +275,14 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
     for name in expected:
         result = by_name.get(name)
         if result is None:
-            lines.append(f"{name}: not submitted (upload {name}.ipynb); its questions score 0")
-            message = f"{name}.ipynb was not submitted"
+            status = "refused" if name in refused else "missing"
+            message = refused.get(name, f"{name}.ipynb was not submitted")
+            lines.append(f"{name}: {message} (upload {name}.ipynb); its questions score 0")
             graded = [
                 QuestionResult(
                     q["id"],
                     q["points"],
-                    "manual" if q["manual"] else "missing",
+                    "manual" if q["manual"] else status,
                     message=message,
                     manual=q["manual"],
                 )
@@ -265,7 +290,7 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
             ]
         else:
             graded = result.questions
-            lines += [f"{name}: {note}" for note in result.notes]
+            lines += [f"{name}: {note}" for note in (*result.notes, *notes.get(name, ()))]
         manual += [f"{q.id} ({q.points:g} points)" for q in graded if q.manual]
         tests += [_test(name, q, visibility) for q in graded if not q.manual]
     lines += [f"ignored {item}" for item in ignored]
