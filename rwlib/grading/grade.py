@@ -406,7 +406,7 @@ def summary(out: Path, limit: int = 5) -> list[str]:
     unmatched = rows("unmatched.csv")
     if unmatched:
         lines.append(
-            f"{len(unmatched)} files or folders match no rostered student "
+            f"unmatched: {len(unmatched)} of SUBMISSIONS' entries name no rostered student "
             f"(fix the roster or the names, then grade again; {Path(out) / 'unmatched.csv'}):"
         )
         for row in unmatched:
