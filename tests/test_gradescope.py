@@ -21,9 +21,10 @@ import pytest
 
 from rwlib import cli
 from rwlib.grading import sandbox
+from rwlib.grading.comparison import parse_line
 from rwlib.grading.gradescope import GradescopeError, build
 from rwlib.grading.intake import questions
-from rwlib.hidden_values import parse
+from rwlib.hidden_values import PREFIX
 from rwlib.release import _execute
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,8 +89,10 @@ def reference_values(notebook) -> list:
 
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            for record in parse(output.get("text", "")):
-                flatten(record["values"])
+            for line in output.get("text", "").splitlines():
+                if line.startswith(PREFIX):
+                    record = parse_line(line[len(PREFIX) :])
+                    flatten(record.get("values", record.get("value")))
     return values
 
 
