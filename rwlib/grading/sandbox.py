@@ -252,7 +252,8 @@ def command(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> 
         bubblewrap, else ``python -I -S .../rwlib/grading/sandbox.py ... -- argv``.
     """
     # This file run as a script, with no site-packages: it needs only the standard library,
-    # and "-m rwlib.grading.sandbox" would import rwlib and numpy first, a tenth of a second per kernel.
+    # and "-m rwlib.grading.sandbox" would import rwlib and numpy first: a tenth of a second
+    # per kernel.
     launcher = [sys.executable, "-I", "-S", str(Path(__file__).resolve())]
     for field in dataclasses.fields(limits):
         launcher += ["--limit", f"{field.name}={getattr(limits, field.name)}"]
@@ -274,7 +275,7 @@ def command(argv: list[str], scratch: Path, limits: Limits, uid: int | None) -> 
 
 
 def _launch(argv=None) -> None:
-    """``python rwlib/grading/sandbox.py``: set the limits, drop to ``--uid``, then exec the command."""
+    """``python rwlib/grading/sandbox.py``: set the limits, drop to ``--uid``, exec the command."""
     parser = argparse.ArgumentParser(prog="rwlib/grading/sandbox.py")
     parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--uid", type=int)
