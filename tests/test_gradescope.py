@@ -156,7 +156,7 @@ def test_build_refuses_notebooks_without_grading_values(source, tmp_path):
         if cell.cell_type == "code":
             cell.outputs = []
     nbformat.write(notebook, tmp_path / f"{NAME}.ipynb")
-    with pytest.raises(GradescopeError, match="grading values"):
+    with pytest.raises(GradescopeError, match="no single grading line"):
         build(tmp_path / "autograder.zip", tmp_path)
     with pytest.raises(GradescopeError, match="no graded notebook"):
         build(tmp_path / "autograder.zip", source, ["99_no_such_notebook"])

@@ -163,7 +163,7 @@ class TestLogZLarge:
 
     def test_wrong_answer_gives_hint_not_answer(self, capsys):
         message = assert_wrong_without_leak(self.grade_id, 1000.0, self.expected, capsys)
-        assert "log_normalization_factor" in message
+        assert "log Z" in message and "log_normalization_factor" not in message  # the idea
 
     @pytest.mark.parametrize(
         ("wrong", "words"),
@@ -191,13 +191,13 @@ class TestZFromScratch:
             return float(np.sum(ref * np.exp(rewards)))
 
         message = assert_wrong_without_leak(self.grade_id, ignores_beta, TWO_Z, capsys)
-        assert "ref * exp(rewards / beta)" in message
+        assert "a weight per output" in message and "exp(" not in message  # not the formula
 
     def test_function_returning_weights_is_wrong(self, capsys):
         def returns_weights(ref, rewards, beta):
             return ref * np.exp(rewards / beta)
 
-        with pytest.raises(AssertionError, match="single number"):
+        with pytest.raises(AssertionError, match="return one number"):
             rw.check(self.grade_id, returns_weights)
 
     def test_function_that_raises_gets_the_error_as_hint(self, capsys):

@@ -75,6 +75,20 @@ def tampering(source: str, modules: dict[str, str]) -> str | None:
     return None
 
 
+def changes_a_module(source: str, modules: dict[str, str]) -> bool:
+    """Whether an answer cell's source changes a module (which would change later cells too).
+
+    Examples
+    --------
+    >>> changes_a_module("np.sum = len", {"np": "numpy"}), changes_a_module("x = 1", {})
+    (True, False)
+    """
+    why = tampering(source, modules)
+    return why is not None and (
+        why.startswith("it changes the module") or why in ("it uses setattr", "it uses delattr")
+    )
+
+
 def _bound(tree: ast.AST) -> set[str]:
     """Every name the cell binds: assignments, functions, arguments, loop and import names."""
     names = set(_imported(tree))
