@@ -21,6 +21,72 @@ def _release(args) -> int:
     return 0
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _human(size: int) -> str:
+    """``4G`` for 4 GiB: the largest unit that divides ``size``."""
+    unit = max((u for u, factor in _UNITS.items() if size % factor == 0), key=_UNITS.get)
+    return f"{size // _UNITS[unit]}{unit}"
+
+
+def _smallest(field: str) -> int:
+    from rwlib.grading.grade import Settings
+
+    return Settings.SMALLEST.get(field, 1)
+
+
+def _size(field: str):
+    """An argparse type: a size (``4G``, ``512M``, ``64K``, or bytes), at least the smallest."""
+
+    def parse(text: str) -> int:
+        number = text.strip().upper().removesuffix("B").removesuffix("I")
+        unit = number[-1:] if number[-1:] in _UNITS else ""
+        try:
+            value = float(number.removesuffix(unit)) * _UNITS[unit] if number else -1.0
+        except ValueError:
+            value = -1.0
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a size: give bytes, or a number with K, M, G or T (e.g. 4G, 512M)"
+            )
+        if int(value) < _smallest(field):
+            raise argparse.ArgumentTypeError(
+                f"{text} is too small: a kernel needs at least {_human(_smallest(field))} to run"
+            )
+        return int(value)
+
+    return parse
+
+
+def _count(field: str):
+    """An argparse type: a whole number, at least the smallest that lets a kernel run."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < _smallest(field):
+            raise argparse.ArgumentTypeError(
+                f"{value} is too small: a kernel needs at least {_smallest(field)} to run"
+            )
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive, finite number of seconds")
+    return value
+
+
 def _grade(args) -> int:
     from rwlib.grading import sandbox
     from rwlib.grading.grade import GradingError, Settings, grade, summary
@@ -38,9 +104,24 @@ def _grade(args) -> int:
     warning = sandbox.isolation_warning()
     if warning:
         print(f"rwlib grade: WARNING: {warning}", file=sys.stderr)
-    settings = Settings(
-        source=args.source, workers=args.workers, timeout=args.timeout, question_timeouts=timeouts
-    )
+    try:
+        settings = Settings(
+            source=args.source,
+            workers=args.workers,
+            timeout=args.timeout,
+            notebook_timeout=args.notebook_timeout,
+            question_timeouts=timeouts,
+            output_limit=args.output_limit,
+            limits=sandbox.Limits(
+                memory_bytes=args.memory,
+                cpu_seconds=args.cpu_seconds,
+                processes=args.processes,
+                disk_bytes=args.disk,
+            ),
+        )
+    except ValueError as error:
+        print(f"rwlib grade: {error}", file=sys.stderr)
+        return 2
     try:
         results = grade(args.submissions, args.out, settings, force=args.force, roster=args.roster)
     except GradingError as error:
@@ -110,7 +191,54 @@ def main(argv=None) -> int:
     grade.add_argument("--out", type=Path, required=True, help="the grades folder")
     grade.add_argument("--source", type=Path, default=Path("solutions"), help="(solutions)")
     grade.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1, help="(cores)")
-    grade.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (30)")
+    from rwlib.grading.sandbox import Limits
+
+    limits = Limits()
+    grade.add_argument(
+        "--timeout", type=_seconds, default=30.0, metavar="SECONDS", help="seconds per cell (30)"
+    )
+    grade.add_argument(
+        "--notebook-timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="wall-clock seconds per notebook; then its kernel is ended (300)",
+    )
+    grade.add_argument(
+        "--memory",
+        type=_size("memory_bytes"),
+        default=limits.memory_bytes,
+        metavar="SIZE",
+        help="address space of each kernel, e.g. 4G or 512M (4G)",
+    )
+    grade.add_argument(
+        "--cpu-seconds",
+        type=_count("cpu_seconds"),
+        default=limits.cpu_seconds,
+        metavar="N",
+        help="CPU seconds of each kernel (600)",
+    )
+    grade.add_argument(
+        "--processes",
+        type=_count("processes"),
+        default=limits.processes,
+        metavar="N",
+        help="processes and threads of each kernel, when grading as root (64)",
+    )
+    grade.add_argument(
+        "--disk",
+        type=_size("disk_bytes"),
+        default=limits.disk_bytes,
+        metavar="SIZE",
+        help="scratch space of each kernel, a tmpfs (needs bubblewrap >= 0.6) (256M)",
+    )
+    grade.add_argument(
+        "--output-limit",
+        type=_size("output_limit"),
+        default=1 << 20,
+        metavar="SIZE",
+        help="bytes a kernel may send per cell, on any channel: output, displays, widgets (1M)",
+    )
     grade.add_argument(
         "--question-timeout",
         action="append",

@@ -157,7 +157,7 @@ def test_without_bubblewrap_a_kernel_user_id_cannot_read_a_private_folder(monkey
         reads = {}
         for name in ("public.txt", "private/solution.txt"):
             command = sandbox.command(
-                ["/bin/cat", str(folder / name)], scratch, sandbox.Limits(), sandbox.uid_for(0, 7)
+                ["/bin/cat", str(folder / name)], scratch, sandbox.Limits(), sandbox.allocate_uid()
             )
             reads[name] = subprocess.run(command, capture_output=True, text=True)
     finally:

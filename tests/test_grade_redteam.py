@@ -92,7 +92,7 @@ def _fork_bomb_allowed() -> str | None:
     )
     scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"rwlib-probe-{os.getpid()}"
     scratch.mkdir(exist_ok=True)
-    uid = sandbox.uid_for(99, 0)
+    uid = sandbox.allocate_uid()
     os.chown(scratch, uid, uid)
     command = sandbox.command([sys.executable, "-c", probe], scratch, limits, uid)
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)

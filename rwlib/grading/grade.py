@@ -33,8 +33,8 @@ from pathlib import Path
 
 from rwlib.grading import intake, rules, sandbox
 from rwlib.grading.comparison import GradingLineError, records
+from rwlib.grading.reports import ReportError, write_atomically, write_reports
 from rwlib.grading.reports import csv_text as _csv
-from rwlib.grading.reports import write_atomically, write_reports
 from rwlib.grading.results import NotebookResult, QuestionResult
 from rwlib.grading.roster import RosterError
 from rwlib.grading.roster import read as read_roster
@@ -42,7 +42,11 @@ from rwlib.grading.roster import read as read_roster
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """How to grade.
+    """How to grade: the one object that carries every limit to the kernels.
+
+    ``rwlib grade`` writes it to ``GRADES/.work/settings.json``
+    (:meth:`to_json`), and the pytest plugin reads it from there
+    (``--rwlib-settings``).
 
     Attributes
     ----------
@@ -51,28 +55,93 @@ class Settings:
     workers : int
         Parallel pytest workers (``-n``).
     timeout : float
-        Seconds per cell (default 30).
+        Seconds per cell (default 30), also while the cell keeps printing; a cell
+        still running 5 s after its interrupt has its kernel stopped.
+    notebook_timeout : float
+        Wall-clock seconds per notebook, from the hand-over of its kernel (default
+        300); then its kernel and every process it started are ended, and what did
+        not run gets status ``timeout``.
     question_timeouts : dict
         Seconds per cell for some questions, by grade_id.
     output_limit : int
-        Bytes a cell may print before its kernel is stopped.
+        Bytes a kernel may send for one cell (default 1 MiB), counted on the wire
+        before a message is decoded: every message on every channel (printed
+        output, displays, widget and other comm messages, replies). No single
+        frame larger than this is even received.
     limits : rwlib.grading.sandbox.Limits
-        Resource limits of each kernel.
+        Resource limits of each kernel: memory, CPU seconds, processes, file size
+        and scratch space (disk).
     """
 
     source: Path = Path("solutions")
     workers: int = 2
     timeout: float = 30.0
+    notebook_timeout: float = 300.0
     question_timeouts: dict = dataclasses.field(default_factory=dict)
     output_limit: int = 1 << 20
     limits: sandbox.Limits = sandbox.Limits()
 
+    #: The smallest limits a kernel can start and run a notebook's setup under.
+    SMALLEST = {
+        "output_limit": 64 << 10,
+        "memory_bytes": 512 << 20,
+        "processes": 16,
+        "disk_bytes": 4 << 20,
+        "file_bytes": 1 << 20,
+    }
+
+    def __post_init__(self):
+        """Check every limit; a ValueError names the setting and what it accepts."""
+        import math
+
+        def positive(name, value, integer=False):
+            kind = int if integer else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ValueError(f"{name} must be a {'whole ' if integer else ''}number")
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive, finite number, not {value!r}")
+
+        positive("workers", self.workers, integer=True)
+        positive("timeout", self.timeout)
+        positive("notebook_timeout", self.notebook_timeout)
+        for grade_id, seconds in self.question_timeouts.items():
+            positive(f"the timeout of question {grade_id}", seconds)
+        # 30 and 30.0 are the same setting, and must give the same cache key.
+        object.__setattr__(self, "timeout", float(self.timeout))
+        object.__setattr__(self, "notebook_timeout", float(self.notebook_timeout))
+        timeouts = {grade_id: float(s) for grade_id, s in self.question_timeouts.items()}
+        object.__setattr__(self, "question_timeouts", timeouts)
+        positive("output_limit", self.output_limit, integer=True)
+        for field in dataclasses.fields(self.limits):
+            positive(field.name, getattr(self.limits, field.name), integer=True)
+        values = {"output_limit": self.output_limit, **dataclasses.asdict(self.limits)}
+        for name, smallest in self.SMALLEST.items():
+            if values[name] < smallest:
+                raise ValueError(
+                    f"{name} must be at least {smallest:,}"
+                    f" (a kernel needs that much to start), not {values[name]:,}"
+                )
+
     def key(self) -> bytes:
         """What in these settings changes a grade (not the number of workers)."""
-        fields = dataclasses.asdict(self)
+        fields = self.to_dict()
         fields.pop("workers")
         fields["source"] = ""
-        return json.dumps(fields, sort_keys=True, default=str).encode()
+        return json.dumps(fields, sort_keys=True).encode()
+
+    def to_dict(self) -> dict:
+        """The settings as plain JSON values (``source`` as a string)."""
+        fields = dataclasses.asdict(self)
+        fields["source"] = str(self.source)
+        return fields
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> Settings:
+        """The settings that :meth:`to_dict` gave."""
+        fields = dict(fields)
+        fields["source"] = Path(fields["source"])
+        fields["limits"] = sandbox.Limits(**fields["limits"])
+        return cls(**fields)
 
 
 def _result(identity: dict, questions, status, message) -> NotebookResult:
@@ -243,13 +312,47 @@ def _pytest_command(paths, settings: Settings, work: Path, scratch: Path) -> lis
     command += ["-c", str(work / "pytest.ini"), "--rootdir", str(work), "--noconftest"]
     command += ["-p", "no:cacheprovider", "-q", "--tb=no", "-W", "ignore"]
     command += [f"--nbval-cell-timeout={settings.timeout}", "--nbval-kernel-startup-timeout=60"]
-    command += [f"--rwlib-output-limit={settings.output_limit}"]
-    command += [f"--rwlib-scratch={scratch}"]
+    # Every limit reaches the plugin, and from there the kernels, in one file.
+    plugin_settings = {"settings": settings.to_dict(), "scratch": str(scratch)}
+    write_atomically(work / "settings.json", json.dumps(plugin_settings, indent=1))
+    command += [f"--rwlib-settings={work / 'settings.json'}"]
     if settings.workers > 1:
         command += ["-n", str(settings.workers), "--dist", "loadfile"]
     return command + [str(p) for p in paths]
 
 
+def _full_disk_is_a_grading_error(grade_function):
+    """``grade`` with a full disk turned into a GradingError that says what to do.
+
+    Whatever was graded before the disk filled up stays in ``GRADES/.work/results``
+    (each result is written atomically, and a later run reuses it); half-written
+    temporary files and the rebuilt notebooks are removed.
+    """
+    import errno
+    import functools
+
+    @functools.wraps(grade_function)
+    def grade_with_clear_errors(root, out, *args, **kwargs):
+        results = Path(out).resolve() / ".work" / "results"
+        try:
+            return grade_function(root, out, *args, **kwargs)
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            if isinstance(error, ReportError):
+                raise GradingError(error.strerror) from None
+            where = Path(error.filename).parent if error.filename else Path(out).resolve()
+            raise GradingError(
+                f"no space left on the disk of {where}; free some space and run again "
+                f"(every result already graded is kept in {results})"
+            ) from None
+        finally:
+            shutil.rmtree(Path(out).resolve() / ".work" / "rebuilt", ignore_errors=True)
+
+    return grade_with_clear_errors
+
+
+@_full_disk_is_a_grading_error
 def grade(
     root: Path,
     out: Path,
@@ -300,6 +403,9 @@ def grade(
     except RosterError as error:
         raise GradingError(str(error)) from None
     found = intake.find(root, set(sources), skip=out, roster=class_roster)
+    for name in sorted({submission.notebook for submission in found.submissions}):
+        notebook, questions, _ = sources[name]
+        validate_source(Path(settings.source) / f"{name}.ipynb", notebook, questions)
     work = out / ".work"
     work.mkdir(parents=True, exist_ok=True)
     # The rebuilt answers and the results: without bubblewrap, a kernel (its own user id
@@ -472,10 +578,10 @@ def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, p
     # about 100 bytes: the scratch folders live in the system's temporary folder, not in GRADES.
     scratch = Path(tempfile.mkdtemp(prefix="rwlib-grade-"))
     os.chmod(scratch, 0o711)
-    with open(work / "pytest.log", "w") as log:
+    with _Log(work / "pytest.log") as log:
         process = subprocess.Popen(
             _pytest_command(pending, settings, work, scratch),
-            stdout=log,
+            stdout=log.pipe,
             stderr=subprocess.STDOUT,
             cwd=work,
             env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
@@ -497,7 +603,10 @@ def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, p
                     bar.update(1)
                     bar.set_postfix(graded=len(new), failed=failed)
                 if time.monotonic() - last_report > 5:
-                    write_reports(out, done + list(new.values()))
+                    try:
+                        write_reports(out, done + list(new.values()))
+                    except OSError:  # e.g. a full disk: grading goes on, the last write says so
+                        pass
                     last_report = time.monotonic()
                 if finished:
                     break

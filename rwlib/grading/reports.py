@@ -39,7 +39,10 @@ def write_atomically(path: Path, text: str) -> None:
             temporary.write(text)
             temporary.flush()
         except OSError as error:
-            temporary.close()
+            try:  # closing flushes what is still buffered, and fails again on a full disk
+                temporary.close()
+            except OSError:
+                pass
             os.unlink(temporary.name)
             if error.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise ReportError(
