@@ -45,8 +45,8 @@ class Settings:
     """How to grade: the one object that carries every limit to the kernels.
 
     ``rwlib grade`` writes it to ``GRADES/.work/settings.json``
-    (:meth:`to_json`), and the pytest plugin reads it from there
-    (``--rwlib-settings``).
+    (:meth:`to_dict`), and the pytest plugin reads it from there
+    (``--rwlib-settings``, :meth:`from_dict`).
 
     Attributes
     ----------

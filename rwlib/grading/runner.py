@@ -186,6 +186,11 @@ class SandboxedKernelManager(KernelManager):
         except Exception:  # noqa: S110 (the processes are ended below in any case)
             pass
         self.end_processes()
+        if self.uid is None:  # lock_sockets made it read-only for the grader's own user
+            try:
+                os.chmod(self.sockets, 0o700)
+            except OSError:
+                pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
