@@ -214,17 +214,22 @@ z_three = 0.0
     # Everything a student's code can read (In, the input history, holds the sources of the
     # hidden tests that already ran) goes into the messages of its exceptions.
     leak = """
-def z_from_scratch(ref, rewards, beta):
-    raise ValueError(repr(In) + repr((ref, rewards, beta)))
 raise RuntimeError(repr(In))
 """
     forged = '{"exercise": "02-z-three-outputs", "case": "the answer", "value": '
-    forged_digits = f"print('grading values: ' + {forged!r} + '9' * 400 + '}}')"
-    forged_depth = f"print('grading values: ' + {forged!r} + '[' * 10**5 + ']' * 10**5 + '}}')"
+    forger = (
+        "class Forger:\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        print('grading values: ' + {forged!r} + {tail})\n"
+        "        return np.array(4.021595106112647)\n"
+        "z_three = Forger()"
+    )
+    forged_digits = forger.format(forged=forged, tail="'9' * 400 + '}'")
+    forged_depth = forger.format(forged=forged, tail="'[' * 10**5 + ']' * 10**5 + '}'")
     from_scratch = f"{Z_FROM_SCRATCH_HEAD}\n    return rw.normalization_factor(ref, rewards, beta)"
     patched_numpy = "np.sum = lambda values, **kwargs: 4.021595106112647\nz_three = np.sum([0])"
-    wrong_on_equal = (
-        f"{Z_FROM_SCRATCH_HEAD}\n    if np.all(rewards == rewards[0]):\n        return 0.0\n"
+    wrong_on_equal = (  # wrong on one hidden case only (the test knows its inputs)
+        f"{Z_FROM_SCRATCH_HEAD}\n    if np.all(rewards == 1.5):\n        return 0.0\n"
         "    return np.sum(ref * np.exp(rewards / beta))"
     )
     markdown = _solution()
@@ -252,7 +257,7 @@ raise RuntimeError(repr(In))
         "monkeypatch": _edited({"02-z-three-outputs": monkeypatch}),
         "fake_pass": _edited({"02-z-three-outputs": fake_pass}),
         "sys_exit": _prepend("02-z-three-outputs", "import sys\nsys.exit()"),
-        "os_exit": _prepend("02-z-from-scratch", "import os\nos._exit(1)"),
+        "os_exit": _prepend("02-log-z-large", "import os\nos._exit(1)"),
         "endless_loop": _prepend("02-z-three-outputs", "while True:\n    pass"),
         "stubborn_loop": _prepend(
             "02-z-from-scratch",
@@ -260,7 +265,7 @@ raise RuntimeError(repr(In))
         ),
         "memory": _prepend("02-z-three-outputs", "huge = np.ones(50_000_000_000 // 8)"),
         "flood": _prepend("02-z-from-scratch", "print('x' * 10_000_000)"),
-        "leak": _edited({"02-z-from-scratch": leak}),
+        "leak": _edited({"02-log-z-large": leak}),
         "forged_digits": _edited({"02-z-three-outputs": forged_digits}),
         "forged_depth": _edited({"02-z-three-outputs": forged_depth}),
         "uses_rwlib": _edited({"02-z-from-scratch": from_scratch}),
@@ -378,10 +383,13 @@ EARNED = {
     "network": _without("02-z-three-outputs"),
     "lying_float": _without("02-z-three-outputs"),
     "transformer": _without("02-z-three-outputs"),
-    "monkeypatch": _without("02-z-three-outputs"),
-    "fake_pass": 0,  # its fake values replace the true ones in every later check
+    # Changing a module is not allowed, nor a from-scratch answer after it.
+    "monkeypatch": _without("02-z-three-outputs", "02-z-from-scratch"),
+    # It changes rwlib, so its from-scratch answer is not allowed either; its fake lines
+    # repeat the true ones in every later check, so each of those fails too.
+    "fake_pass": 0,
     "sys_exit": _without("02-z-three-outputs"),
-    "os_exit": _without("02-z-from-scratch"),
+    "os_exit": _without("02-log-z-large", "02-z-from-scratch"),  # no kernel after it died
     "endless_loop": _without("02-z-three-outputs"),
     "stubborn_loop": _without("02-z-from-scratch"),
     "memory": _without("02-z-three-outputs"),
@@ -395,7 +403,7 @@ EARNED = {
     "not_json": 0,
     "no_cells": 0,
     "nbformat3": 0,
-    "leak": _without("02-z-from-scratch"),
+    "leak": _without("02-log-z-large"),
     "forged_digits": _without("02-z-three-outputs"),
     "forged_depth": _without("02-z-three-outputs"),
     "uses_rwlib": _without("02-z-from-scratch"),
@@ -435,9 +443,13 @@ def test_a_fork_bomb_earns_nothing_and_stops_at_the_process_limit(batch):
     ("student", "question", "status", "words"),
     [
         ("blank", "02-z-three-outputs", "unanswered", "not answered"),
-        ("one_wrong", "02-z-three-outputs", "failed", "Hint"),
-        ("sys_exit", "02-z-three-outputs", "error", "SystemExit"),
-        ("os_exit", "02-z-from-scratch", "error", "kernel died"),
+        ("one_wrong", "02-z-three-outputs", "failed", "beta = 1"),
+        ("sys_exit", "02-z-three-outputs", "not allowed", "imports sys"),
+        ("os_exit", "02-log-z-large", "error", "kernel died"),
+        ("monkeypatch", "02-z-three-outputs", "not allowed", "changes the module rwlib"),
+        ("monkeypatch", "02-z-from-scratch", "not allowed", "earlier answer cell"),
+        ("transformer", "02-z-three-outputs", "not allowed", "get_ipython"),
+        ("lying_float", "02-z-three-outputs", "not allowed", "__hash__"),
         ("endless_loop", "02-z-three-outputs", "timeout", "time limit"),
         ("stubborn_loop", "02-z-from-scratch", "timeout", "time limit"),
         ("memory", "02-z-three-outputs", "error", "MemoryError"),
@@ -447,8 +459,9 @@ def test_a_fork_bomb_earns_nothing_and_stops_at_the_process_limit(batch):
         ("nbformat3", "02-z-three-outputs", "error", "nbformat 3"),
         ("wrong_kernel", "02-z-three-outputs", "error", "'R' kernel"),
         ("renamed", "02-shift-ratio", "unanswered", "not answered"),
-        ("leak", "02-z-from-scratch", "error", "raised RuntimeError"),
+        ("leak", "02-log-z-large", "error", "raised RuntimeError"),
         ("forged_digits", "02-z-three-outputs", "failed", "more than 40 characters"),
+        ("uses_rwlib", "02-z-from-scratch", "not allowed", "uses rw"),
         ("forged_depth", "02-z-three-outputs", "failed", "nested deeper"),
         ("uses_rwlib", "02-z-from-scratch", "not allowed", "numpy and math only"),
         ("patched_numpy", "02-z-three-outputs", "not allowed", "changes the module np"),
@@ -479,13 +492,12 @@ def test_nothing_a_submission_raises_or_reads_reaches_its_feedback(batch):
     ]
     texts = [(batch["out"] / "feedback" / "leak" / f"{NAME}.md").read_text()]
     texts.append((batch["out"] / ".work" / "results" / "leak" / f"{NAME}.json").read_text())
+    inputs = [line.strip() for source in hidden for line in source.split("\n") if "np." in line]
+    assert inputs, "the hidden tests of lesson 02 have inputs"
     for text in texts:
         assert "print_for_grading" not in text and "grade_function" not in text
-        assert "1.5, 1.5" not in text and "BEGIN HIDDEN" not in text
-        for source in hidden:
-            for fragment in source.split("\n"):
-                if len(fragment.strip()) > 12:
-                    assert fragment.strip() not in text
+        assert "BEGIN HIDDEN" not in text and "In[" not in text
+        assert not [fragment for fragment in inputs if fragment in text]
 
 
 def test_duplicated_and_renamed_answer_cells_are_reported(batch):
