@@ -253,6 +253,29 @@ def test_a_notebook_that_fills_its_scratch_space_gets_an_error_and_the_batch_fin
     assert set(book) == {"filler", "honest"} and book["honest"]["total"] == book["honest"]["max"]
 
 
+SOCKET_FILLER = """
+import os
+with open("/proc/self/cmdline") as cmdline:  # the kernel's command line
+    argv = cmdline.read().split("\\0")
+connection_file = argv[argv.index("-f") + 1]
+for path in (os.path.join(os.path.dirname(connection_file), "filler.bin"), connection_file):
+    try:
+        with open(path, "ab") as file:
+            file.write(bytes(1 << 20))
+    except OSError:
+        continue
+    raise RuntimeError(f"could write into {path}")
+"""
+
+
+@AS_ROOT
+def test_a_kernel_cannot_write_into_its_socket_folder(source, tmp_path):
+    """The socket folder is on the host's disk: once the kernel is ready, it is root's."""
+    _write(tmp_path / "submissions", {"socket_filler": _notebook(source, {FIRST: SOCKET_FILLER})})
+    results = grade(tmp_path / "submissions", tmp_path / "grades", Settings(source=source))
+    assert _statuses(results)["socket_filler"][FIRST] == "passed", _messages(results)
+
+
 HUGE_COMM = """
 import comm
 import numpy as np
