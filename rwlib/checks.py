@@ -104,6 +104,13 @@ class Tolerance:
         return f"it is off by more than the question allows: {self.describe()}"
 
 
+#: The course's usual precision for a computed number: an answer rounded to 6 significant
+#: digits is within it.
+SIX_DIGITS = Tolerance(rtol=5e-6)
+#: The precision of a function's outputs (an exact implementation, up to rounding).
+FUNCTION_OUTPUTS = Tolerance(rtol=1e-9)
+
+
 @dataclasses.dataclass(frozen=True)
 class NumberExercise:
     """An exercise whose answer is one number.

@@ -2,14 +2,20 @@
 
 import numpy as np
 
-from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
+from rwlib.checks import (
+    FUNCTION_OUTPUTS,
+    PUBLIC_CASE,
+    SIX_DIGITS,
+    FunctionExercise,
+    NumberExercise,
+    Tolerance,
+    exercise,
+)
 from rwlib.scores import normalize, softmax
 
 SCORES = np.array([12.0, 7.0, 1.0])  # outcomes A, B, C
 SCORES_WITH_D = np.array([12.0, 7.0, 1.0, 11.0])  # outcome D joins with logit 11
 TARGET_P_A = 0.9
-
-SIX_DIGITS = Tolerance(rtol=5e-6)
 
 
 exercise(
@@ -55,7 +61,7 @@ exercise(
             (np.array([0.0]),),
         ],
         hidden_cases={PUBLIC_CASE: 1, "large logits": 1, "equal logits": 1},
-        tolerance=Tolerance(rtol=1e-9),
+        tolerance=FUNCTION_OUTPUTS,
         hint="return a 1-D array that sums to 1; softmax does not change when every logit moves "
         "by the same amount, and that freedom keeps np.exp from overflowing",
         allowed_modules=("numpy", "math"),

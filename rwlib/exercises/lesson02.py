@@ -6,7 +6,15 @@ in as literals.
 
 import numpy as np
 
-from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
+from rwlib.checks import (
+    FUNCTION_OUTPUTS,
+    PUBLIC_CASE,
+    SIX_DIGITS,
+    FunctionExercise,
+    NumberExercise,
+    Tolerance,
+    exercise,
+)
 from rwlib.reward_weighted import log_normalization_factor, normalization_factor
 
 # The settings of the exercises, as the notebook states them.
@@ -16,8 +24,6 @@ SHIFT_C, SHIFT_BETA = -2.0, 0.8
 TWO_REF, TWO_REWARDS, TARGET_Z = np.array([0.6, 0.4]), np.array([2.0, 1.0]), 3.0
 LARGE_REF, LARGE_REWARDS = np.array([0.2, 0.5, 0.3]), np.array([300.0, 800.0, 500.0])
 LARGE_BETA = 0.5
-
-SIX_DIGITS = Tolerance(rtol=5e-6)
 
 
 exercise(
@@ -118,7 +124,7 @@ exercise(
             (np.array([0.5, 0.0, 0.5]), np.array([1.0, 7.0, -1.0]), 0.7),
         ],
         hidden_cases={PUBLIC_CASE: 1, "every reward zero": 1, "equal rewards": 1},
-        tolerance=Tolerance(rtol=1e-9),
+        tolerance=FUNCTION_OUTPUTS,
         hint="Z is a sum over the outputs of a weight per output; return one number",
         allowed_modules=("numpy", "math"),
     )

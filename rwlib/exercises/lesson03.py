@@ -8,7 +8,14 @@ import math
 
 import numpy as np
 
-from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
+from rwlib.checks import (
+    FUNCTION_OUTPUTS,
+    PUBLIC_CASE,
+    SIX_DIGITS,
+    FunctionExercise,
+    NumberExercise,
+    exercise,
+)
 from rwlib.reward_weighted import reward_weighted
 
 # The two-output example: pi_ref = (0.6, 0.4), rewards (2, 1).
@@ -22,8 +29,6 @@ HALF_MASS_REF = (0.6, 0.4 - TINY, TINY)
 SUMMARY_REF = (0.15, 0.30, 0.25, 0.20, 0.08, 0.02)
 SUMMARY_REWARDS = (3.0, 1.5, 0.5, 1.0, -2.0, -3.0)
 EQUAL_BETA = 0.5
-
-SIX_DIGITS = Tolerance(rtol=5e-6)
 
 
 def _two_weights(beta: float) -> np.ndarray:
@@ -135,7 +140,7 @@ exercise(
             "an output with reference probability 0": 1,
             "large rewards": 1,
         },
-        tolerance=Tolerance(rtol=1e-9),
+        tolerance=FUNCTION_OUTPUTS,
         hint="pi* reweights each output's reference probability by its exponentiated, scaled "
         "reward and renormalises; an output with ref = 0 gets exactly 0, and a large reward "
         "must not overflow (notebook 01)",

@@ -7,7 +7,14 @@ never pasted in as literals.
 import numpy as np
 
 import rwlib as rw
-from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
+from rwlib.checks import (
+    FUNCTION_OUTPUTS,
+    PUBLIC_CASE,
+    SIX_DIGITS,
+    FunctionExercise,
+    NumberExercise,
+    exercise,
+)
 
 # The two-output example: pi_ref = (0.6, 0.4), rewards (2, 1).
 TWO_REF = np.array([0.6, 0.4])
@@ -20,8 +27,6 @@ BUDGET_REF = np.array([0.2, 0.5, 0.3])
 BUDGET_REWARDS = np.array([3.0, 1.0, 0.0])
 BUDGET_GRID = np.geomspace(0.1, 10.0, 41)
 BUDGET = 0.1
-
-SIX_DIGITS = Tolerance(rtol=5e-6)
 
 
 def _logit(p: float) -> float:
@@ -149,7 +154,7 @@ exercise(
             (0.05, 4.0, 1.0, 10.0),
         ],
         hidden_cases={PUBLIC_CASE: 1, "equal rewards": 1, "the outputs swapped": 1},
-        tolerance=Tolerance(rtol=1e-9),
+        tolerance=FUNCTION_OUTPUTS,
         hint="the two-output closed form of section 3: the reward gap, scaled by beta, moves the "
         "reference's log-odds of y1, and the sigmoid turns log-odds into a probability; return "
         "a single number",

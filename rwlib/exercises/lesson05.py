@@ -7,7 +7,15 @@ never pasted in as literals.
 import numpy as np
 
 import rwlib as rw
-from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
+from rwlib.checks import (
+    FUNCTION_OUTPUTS,
+    PUBLIC_CASE,
+    SIX_DIGITS,
+    FunctionExercise,
+    NumberExercise,
+    Tolerance,
+    exercise,
+)
 
 # 05-max-j-three-outputs and 05-kl-from-j: three outputs at beta = 0.5.
 THREE_REF = np.array([0.2, 0.5, 0.3])
@@ -21,7 +29,6 @@ TWO_REWARDS = np.array([2.0, 1.0])
 GRID_BETA = 0.3
 P_GRID = np.linspace(0.0, 1.0, 1001)
 
-SIX_DIGITS = Tolerance(rtol=5e-6)
 # The question asks for a point of the grid (spacing 0.001): within 1e-4 picks out one point,
 # and refuses the exact maximizer pi*(y1), which lies 2.3e-4 from the nearest grid point.
 GRID_POINT = Tolerance(atol=1e-4)
@@ -166,7 +173,7 @@ exercise(
             "the reference itself": 1,
             "policies with zeros": 1,
         },
-        tolerance=Tolerance(rtol=1e-9),
+        tolerance=FUNCTION_OUTPUTS,
         hint="J is the expected reward minus beta times the KL to the reference, and an output "
         "the policy never picks adds nothing to the KL (0 log 0 = 0); return one number",
         allowed_modules=("numpy", "math"),

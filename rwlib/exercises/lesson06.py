@@ -7,7 +7,14 @@ never pasted in as literals.
 import numpy as np
 
 import rwlib as rw
-from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
+from rwlib.checks import (
+    FUNCTION_OUTPUTS,
+    PUBLIC_CASE,
+    SIX_DIGITS,
+    FunctionExercise,
+    NumberExercise,
+    exercise,
+)
 
 # 06-implicit-reward: a policy that is pi* for some reward, with a given log Z.
 IMPLICIT_POLICY = np.array([0.2, 0.6, 0.2])
@@ -25,8 +32,6 @@ PAIR_BETA = 0.1
 TARGET_REF = 0.6
 TARGET_BETA = 0.5
 TARGET_LOSS = 0.3
-
-SIX_DIGITS = Tolerance(rtol=5e-6)
 
 
 def _sigmoid(t: float) -> float:
@@ -158,7 +163,7 @@ exercise(
             "the policy pi*": 1,
             "chosen and rejected swapped": 1,
         },
-        tolerance=Tolerance(rtol=1e-9),
+        tolerance=FUNCTION_OUTPUTS,
         hint="each output's implicit reward compares the policy with the reference; the "
         "Bradley-Terry probability depends only on the difference of the two rewards; "
         "return one number",

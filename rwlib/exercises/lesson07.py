@@ -10,7 +10,15 @@ import math
 import numpy as np
 
 import rwlib as rw
-from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
+from rwlib.checks import (
+    FUNCTION_OUTPUTS,
+    PUBLIC_CASE,
+    SIX_DIGITS,
+    FunctionExercise,
+    NumberExercise,
+    Tolerance,
+    exercise,
+)
 
 # 07-log-z-two-tokens: exact log Z over all 2-token sequences at beta = 0.5.
 LOG_Z_LENGTH = 2
@@ -38,7 +46,6 @@ ESS_SENTENCES = (
 )
 ESS_BETA = 0.25
 
-SIX_DIGITS = Tolerance(rtol=5e-6)
 # The count is estimated from a pilot of 1000 samples, whose variance estimate of these
 # heavy-tailed weights is itself uncertain: the seeded pilot's n is 1.23 times the exact n,
 # and 94% of pilots of that size (any seed) are within a relative 0.5 of it.
@@ -166,7 +173,7 @@ exercise(
             "weights that overflow": 1,
             "weights that underflow": 1,
         },
-        tolerance=Tolerance(rtol=1e-9),
+        tolerance=FUNCTION_OUTPUTS,
         hint="log Z_hat is the log of a mean of exponentials: take the largest exponent out "
         "before exponentiating, so that nothing overflows or underflows; return one number",
     )

@@ -7,7 +7,14 @@ model and its sentiment reward), never pasted in as literals.
 import numpy as np
 
 import rwlib as rw
-from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Tolerance, exercise
+from rwlib.checks import (
+    PUBLIC_CASE,
+    SIX_DIGITS,
+    FunctionExercise,
+    NumberExercise,
+    Tolerance,
+    exercise,
+)
 
 # 08-proposals-per-sample: rejection sampling on the course model, sentences of 4 words.
 LONG_LENGTH = 4
@@ -17,7 +24,6 @@ SHORT_LENGTH = 2
 N_BEST = 4
 SENTENCE = "i loved"
 
-SIX_DIGITS = Tolerance(rtol=5e-6)
 # 08-smallest-n: a count; within 0.5 of it, a whole number is that count.
 EXACT_COUNT = Tolerance(atol=0.5)
 

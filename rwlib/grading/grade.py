@@ -33,8 +33,7 @@ from pathlib import Path
 
 from rwlib.grading import intake, rules, sandbox
 from rwlib.grading.comparison import GradingLineError, records
-from rwlib.grading.reports import ReportError, write_atomically, write_reports
-from rwlib.grading.reports import csv_text as _csv
+from rwlib.grading.reports import ReportError, csv_text, write_atomically, write_reports
 from rwlib.grading.results import NotebookResult, QuestionResult
 from rwlib.grading.roster import RosterError
 from rwlib.grading.roster import read as read_roster
@@ -428,8 +427,9 @@ def grade(
             pending[path] = submission
     results += _unsubmitted(found, sources, class_roster)
     fields = ["file", "status", "student", "reason"]
-    write_atomically(out / "skipped.csv", _csv(found.skipped, fields))
-    write_atomically(out / "unmatched.csv", _csv(found.unmatched, ["file", "found", "suggestion"]))
+    write_atomically(out / "skipped.csv", csv_text(found.skipped, fields))
+    unmatched = csv_text(found.unmatched, ["file", "found", "suggestion"])
+    write_atomically(out / "unmatched.csv", unmatched)
     if pending:
         results += _run(pending, settings, work, out, results, progress)
     results = [_noted(result, found.notes) for result in results]

@@ -487,41 +487,31 @@ def allocate_uid() -> int:
     return uid
 
 
-def _status(pid: str) -> dict[str, str]:
-    with open(f"/proc/{pid}/status") as file:
-        return dict(line.split(":", 1) for line in file if ":" in line)
+def _live_processes() -> list[tuple[int, int, int]]:
+    """(pid, real user id, saved user id) of every live process (zombies aside)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/status") as file:
+                status = dict(line.split(":", 1) for line in file if ":" in line)
+        except OSError:
+            continue
+        if not status["State"].strip().startswith(("Z", "X")):
+            real, _effective, saved, _fs = status["Uid"].split()
+            found.append((int(pid), int(real), int(saved)))
+    return found
 
 
 def user_ids_running() -> set[int]:
     """The real and saved user ids of every live process (zombies aside)."""
-    ids = set()
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                status = _status(pid)
-            except OSError:
-                continue
-            if not status["State"].strip().startswith(("Z", "X")):
-                real, _effective, saved, _fs = status["Uid"].split()
-                ids |= {int(real), int(saved)}
-    return ids
+    return {uid for _, real, saved in _live_processes() for uid in (real, saved)}
 
 
 def processes_of(uid: int) -> list[int]:
     """The live processes (zombies aside) whose real or saved user id is ``uid``."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                status = _status(pid)
-            except OSError:
-                continue
-            real, _effective, saved, _fs = status["Uid"].split()
-            if uid in (int(real), int(saved)) and not status["State"].strip().startswith(
-                ("Z", "X")
-            ):
-                found.append(int(pid))
-    return found
+    return [pid for pid, real, saved in _live_processes() if uid in (real, saved)]
 
 
 def _kill_all_as(uid: int) -> None:
