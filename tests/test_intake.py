@@ -636,3 +636,19 @@ def test_the_command_line_grades_past_a_fifo_and_a_hostile_zip(tmp_path, noteboo
     assert skipped[f"cat.zip:ann/{NAME}.ipynb"]["status"] == "refused"
     assert "refused: ben" in done.stdout and "a FIFO (named pipe)" in done.stdout
     assert f"cat.zip:ann/{NAME}.ipynb" in done.stdout
+
+
+def test_rebuild_reports_only_the_students_own_cells_as_not_run():
+    """Regression: every locked cell of the lesson was reported as the student's own."""
+    import nbformat
+
+    from rwlib.grading.intake import rebuild
+    from rwlib.release import student_notebook
+
+    source = nbformat.read(ROOT / "solutions" / f"{NAME}.ipynb", as_version=4)
+    copy = student_notebook(source, NAME)
+    _, _, notes = rebuild(source, nbformat.from_dict(copy), NAME)
+    assert not [note for note in notes if "were not run" in note]
+    copy.cells.insert(3, nbformat.v4.new_code_cell("def helper():\n    return 1"))
+    _, _, notes = rebuild(source, nbformat.from_dict(copy), NAME)
+    assert [note for note in notes if "cell 4" in note and "were not run" in note]

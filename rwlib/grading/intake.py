@@ -812,6 +812,14 @@ def rebuild(source, submitted: dict, name: str):
         if cell.metadata.get("nbgrader", {}).get("solution")
     }
     source_ids = {cell_grade_id(cell) for cell in source.cells} - {None}
+    # The course's own cells, by id and by text (solution and student copy): every other
+    # code cell of the submission is the student's own, and is not run.
+    course_cells = {cell.get("id") for cell in source.cells} - {None}
+    course_texts = {_normalised(cell.source) for cell in source.cells}
+    course_texts |= {
+        _normalised(student_source(cell, f"{name}, cell {index}"))
+        for index, cell in enumerate(source.cells)
+    }
     taken: dict[str, str] = {}
     own: list[tuple[int, str]] = []  # the student's own code cells: not run
     notes = []
@@ -820,8 +828,10 @@ def rebuild(source, submitted: dict, name: str):
             continue
         grade_id = cell_grade_id(cell)
         if grade_id is None or grade_id not in source_ids:
-            if cell.get("cell_type") == "code" and _source(cell).strip():
-                own.append((number, _source(cell)))
+            text = _source(cell)
+            theirs = cell.get("id") not in course_cells and _normalised(text) not in course_texts
+            if cell.get("cell_type") == "code" and text.strip() and theirs:
+                own.append((number, text))
             if grade_id is not None and cell.get("metadata", {}).get("nbgrader", {}).get(
                 "solution"
             ):
