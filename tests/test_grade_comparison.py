@@ -145,6 +145,8 @@ class TestFromScratch:
             "import scipy.special\ndef z(a, b, c):\n    return scipy.special.logsumexp(b)",
             "def z(a, b, c):\n    return np.testing.rw",
             "def z(a, b, c):\n    return open('x').read()",
+            "def z(a, b, c):\n    return getattr(np.testing, 'sys').modules['rwlib']",
+            "def z(a, b, c):\n    return getattr(np, 'test' + 'ing')",
         ],
     )
     def test_what_is_not_numpy_is_named(self, source):

@@ -22,7 +22,10 @@ import types
 _CALLS = {"setattr", "delattr", "exec", "eval", "compile", "__import__", "globals", "vars"}
 _CALLS |= {"locals", "get_ipython", "breakpoint", "input"}
 _MODULES = {"sys", "builtins", "importlib", "inspect", "gc", "ctypes", "linecache", "IPython"}
-_SAFE_BUILTINS = set(dir(builtins)) - _CALLS - {"open", "__build_class__", "__loader__", "__spec__"}
+# A from-scratch answer may use the builtins but these: getattr and hasattr would reach, by a
+# name in a string, what the attribute check below would refuse (np.testing's sys, say).
+_SAFE_BUILTINS = set(dir(builtins)) - _CALLS - {"open", "getattr", "hasattr"}
+_SAFE_BUILTINS -= {"__build_class__", "__loader__", "__spec__"}
 
 
 def _imported(tree: ast.AST) -> dict[str, str]:
