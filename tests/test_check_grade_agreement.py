@@ -229,3 +229,19 @@ def test_a_function_that_passes_every_hidden_case_passes_the_check(grade_id, mon
     printed = printed_function(grade_id, wrong_on_first_example, hidden_cases(grade_id))
     assert not public_verdict(grade_id, wrong_on_first_example)
     assert graded_share(grade_id, printed) < 1.0
+
+
+@pytest.mark.parametrize("grade_id", sorted(definitions()))
+def test_every_question_states_the_precision_its_tolerance_accepts(grade_id):
+    """The markdown above the answer cell holds the tolerance's own words, in both copies."""
+    for folder in ("solutions", "notebooks"):
+        path, _ = CHECK_CELLS[grade_id]
+        cells = nbformat.read(ROOT / folder / path.name, as_version=4).cells
+        (answer,) = [
+            i
+            for i, c in enumerate(cells)
+            if c.metadata.get("nbgrader", {}).get("grade_id") == f"{grade_id}-answer"
+        ]
+        question = next(c for c in reversed(cells[:answer]) if c.cell_type == "markdown")
+        text = " ".join(question.source.split())
+        assert definition(grade_id).tolerance.describe() in text, f"{folder}/{path.name}"
