@@ -1,17 +1,25 @@
 """Submissions for ``rwlib grade``: finding them, reading them, and rebuilding them.
 
-Layouts found under SUBMISSIONS (also inside ``.zip`` files, at any depth):
+Found under SUBMISSIONS (and inside ``.zip`` files):
 
-- ``<student>/<notebook>.ipynb`` (nbgrader's and most LMS exports);
-- ``<student>_<notebook>.ipynb`` (a flat folder).
+- ``<student>/<notebook>.ipynb`` (nbgrader's and most LMS exports) and
+  ``<student>_<notebook>.ipynb`` (a flat folder);
+- the export layouts of Canvas (``lastfirst[_LATE]_userid_submissionid_file``),
+  Moodle, Blackboard, D2L/Brightspace and Gradescope, and the usual renames
+  (``-Copy1``, `` (1)``, case, spaces, non-ASCII); of several attempts the latest
+  is graded, and the choice is reported.
 
-``<notebook>`` must be the name of a source notebook. Anything else is reported
-and skipped; nothing in a zip is extracted to disk or unpickled.
+Only regular files are read: links (symbolic or hard), FIFOs, sockets and
+devices are refused without being opened, and so are zip members that are links
+or leave the zip. A zip, or a student's folder, speaks only for its owner. With a
+roster (:mod:`rwlib.grading.roster`), names are matched to rostered students and
+the rest is reported as unmatched. Nothing in a zip is extracted to disk or
+unpickled.
 
 A submission is never run as it is. :func:`rebuild` takes the source notebook
 (the instructor's solution, with its hidden tests and their recorded outputs)
 and replaces only the answer cells, matched by nbgrader ``grade_id``, with the
-student's.
+student's; it also says which of the student's own cells were not run.
 """
 
 from __future__ import annotations
