@@ -142,16 +142,19 @@ def grade_function(grade_id: str, function, cases: Mapping[str, Sequence[tuple]]
             f"{grade_id}: the hidden test's cases {sorted(named)} are not the definition's "
             f"{sorted(exercise.hidden_cases)}"
         )
+    asserting = not grading()  # under rwlib grade the grader judges, in its own process
     failed = []
     for name, calls in named.items():
         outputs, error = _outputs(function, calls)
         record = {"exercise": grade_id, "case": name}
         _print({**record, "error": error} if error else {**record, "values": outputs})
-        right = error is None and all(
-            judge_outputs(exercise, got, exercise.reference(*args))
-            for got, args in zip(outputs, calls, strict=True)
-        )
-        if not right:
+        if asserting and not (
+            error is None
+            and all(
+                judge_outputs(exercise, got, exercise.reference(*args))
+                for got, args in zip(outputs, calls, strict=True)
+            )
+        ):
             failed.append(name)
-    if failed and not grading():
+    if failed:
         raise AssertionError(f"{grade_id}: hidden cases failed: {', '.join(failed)}")

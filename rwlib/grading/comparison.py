@@ -54,6 +54,11 @@ def _number(text: str) -> float:
     return float(text)
 
 
+def stream_text(outputs) -> str:
+    """The printed text of a cell's outputs (its stream outputs, joined)."""
+    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+
+
 def parse_line(line: str) -> dict:
     """One grading line (without its prefix) as a dict, within the bounds.
 

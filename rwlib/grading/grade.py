@@ -21,6 +21,7 @@ regrades everything). Submissions are only ever read.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -32,7 +33,7 @@ import zipfile
 from pathlib import Path
 
 from rwlib.grading import intake, rules, sandbox
-from rwlib.grading.comparison import GradingLineError, records
+from rwlib.grading.comparison import GradingLineError, records, stream_text
 from rwlib.grading.reports import ReportError, csv_text, write_atomically, write_reports
 from rwlib.grading.results import NotebookResult, QuestionResult
 from rwlib.grading.roster import RosterError
@@ -181,7 +182,7 @@ def validate_source(path: Path, notebook, found: list[dict]) -> None:
             raise GradingError(
                 f"{where}: no exercise definition has this grade_id in rwlib.exercises"
             ) from None
-        stored = "".join(o.get("text", "") for o in cell.get("outputs", []) if "text" in o)
+        stored = stream_text(cell.get("outputs", []))
         try:
             lines = records(stored, question["id"])
         except GradingLineError as error:
@@ -215,8 +216,12 @@ def _sources(folder: Path) -> dict[str, tuple]:
     return sources
 
 
+@functools.cache
 def grading_code_fingerprint() -> bytes:
-    """A fingerprint of the installed rwlib: the grading code and the exercise definitions."""
+    """A fingerprint of the installed rwlib: the grading code and the exercise definitions.
+
+    Computed once per process: the installed code does not change during a run.
+    """
     import rwlib
 
     package = Path(rwlib.__file__).resolve().parent
@@ -328,7 +333,6 @@ def _full_disk_is_a_grading_error(grade_function):
     temporary files and the rebuilt notebooks are removed.
     """
     import errno
-    import functools
 
     @functools.wraps(grade_function)
     def grade_with_clear_errors(root, out, *args, **kwargs):

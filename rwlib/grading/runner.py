@@ -59,7 +59,7 @@ from jupyter_client.utils import run_sync
 from nbval.plugin import NbCellError
 
 from rwlib.grading import sandbox
-from rwlib.grading.comparison import question_result
+from rwlib.grading.comparison import question_result, stream_text
 from rwlib.grading.grade import Settings, write_atomically
 from rwlib.grading.intake import cell_grade_id
 from rwlib.grading.results import NotebookResult, QuestionResult
@@ -460,10 +460,6 @@ def pytest_runtest_call(item):
         raise _notebook_timeout()
 
 
-def _stdout(outputs) -> str:
-    return "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
-
-
 _EXCEPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 
 
@@ -473,7 +469,7 @@ def _record(item, excinfo) -> dict:  # noqa: PLR0911 (one return per kind of out
     Of an exception only its type's name is kept (what a student's code raises could
     carry anything it can read, e.g. the sources of earlier hidden tests).
     """
-    stdout = _stdout(item.test_outputs or [])
+    stdout = stream_text(item.test_outputs or [])
     if excinfo is None:
         return {"outcome": "ok", "stdout": stdout}
     error = excinfo.value
@@ -506,7 +502,7 @@ def pytest_runtest_makereport(item, call):
                 "outcome": "died",
                 "message": f"the kernel did not start: {call.excinfo.value}",
             }
-        record["reference"] = _stdout(item.cell.get("outputs", []))
+        record["reference"] = stream_text(item.cell.get("outputs", []))
         records[item.cell_num] = (cell_grade_id(item.cell), record)
 
 
