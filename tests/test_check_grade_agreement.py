@@ -28,7 +28,7 @@ import pytest
 
 import rwlib as rw
 from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, definition, definitions
-from rwlib.grading.comparison import judge_cell, score
+from rwlib.grading.comparison import judge_cell, score, stream_text
 from rwlib.hidden_values import grade_function, print_for_grading
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +53,7 @@ FUNCTIONS = sorted(g for g, e in definitions().items() if isinstance(e, Function
 
 def _stored(grade_id: str) -> str:
     path, index = CHECK_CELLS[grade_id]
-    cell = nbformat.read(path, as_version=4).cells[index]
-    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return stream_text(nbformat.read(path, as_version=4).cells[index].outputs)
 
 
 def public_verdict(grade_id: str, answer) -> bool:

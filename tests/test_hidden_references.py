@@ -22,7 +22,7 @@ import pytest
 
 import rwlib as rw
 from rwlib.checks import FunctionExercise, NumberExercise, definition, definitions
-from rwlib.grading.comparison import judge_cell, records
+from rwlib.grading.comparison import judge_cell, records, stream_text
 from rwlib.hidden_values import ANSWER_CASE, PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,9 +47,7 @@ GRADED = graded_code_cells()
 def stored_text(grade_id: str) -> str:
     """The joined stream text of the outputs the solution stores for ``grade_id``."""
     _, cell = GRADED[grade_id]
-    return "".join(
-        output.get("text", "") for output in cell.outputs if output.output_type == "stream"
-    )
+    return stream_text(cell.outputs)
 
 
 def stored_cases(grade_id: str) -> dict[str, list[np.ndarray]]:
