@@ -1,8 +1,9 @@
 """Figures for the lessons, one module per topic; every plotting function returns a Figure.
 
-Shared conventions: the Okabe–Ito colour-blind-safe palette below, a marker or
-a label on every series (so colour is never the only cue), a title and axis
-labels. Nothing here changes matplotlib's global settings.
+Shared conventions, in :mod:`rwlib.plots.style`: the Okabe–Ito colour-blind-safe
+palette, a marker or a label on every series (so colour is never the only cue),
+a title and axis labels. ``OKABE_ITO`` and the other style constants are
+re-exported here. Nothing here changes matplotlib's global settings.
 """
 
 from __future__ import annotations
@@ -11,21 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-# Okabe & Ito (2008), "Color Universal Design": distinguishable by colour-blind readers.
-OKABE_ITO = {
-    "blue": "#0072B2",
-    "orange": "#E69F00",
-    "green": "#009E73",
-    "vermillion": "#D55E00",
-    "sky": "#56B4E9",
-    "purple": "#CC79A7",
-    "yellow": "#F0E442",
-    "black": "#000000",
-}
-MARKERS = ("o", "s", "^", "D", "v", "P")
-# Bars of a "before / after" comparison: pi_ref hatched in sky blue, pi* dotted in vermillion.
-REF_STYLE = {"color": OKABE_ITO["sky"], "hatch": "//", "edgecolor": OKABE_ITO["black"]}
-STAR_STYLE = {"color": OKABE_ITO["vermillion"], "hatch": "..", "edgecolor": OKABE_ITO["black"]}
+from rwlib.plots.style import MARKERS, OKABE_ITO, REF_STYLE, STAR_STYLE  # noqa: F401 (re-exported)
 
 
 def tuple_text(values) -> str:
