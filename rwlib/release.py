@@ -15,6 +15,28 @@ body (an indented region) it is ``raise NotImplementedError``; at the top level
 it assigns ``...`` to the names that the region's last statement assigns, so
 ``beta_90 = <computation>`` becomes ``beta_90 = ...``. A check cell recognises
 both as "not answered yet".
+
+Answers to "Check your understanding" (the source format)
+---------------------------------------------------------
+In a solution notebook each question of that section is a markdown cell, and
+its answer is the markdown cell right after it, written in the open and tagged
+``answer`` (cell metadata ``{"tags": ["answer"]}``; no nbgrader metadata, no
+``<details>`` of its own)::
+
+    **2.** Can $Z$ be smaller than 1?            <- question cell, untagged
+    Yes: whenever every reward is negative, ...   <- answer cell, tag "answer"
+
+The student copy keeps the answer, collapsed::
+
+    <details><summary>Answer</summary>
+
+    Yes: whenever every reward is negative, ...
+
+    </details>
+
+The blank lines let JupyterLab render the answer's markdown and maths inside
+the block. :func:`student_source` refuses an ``answer`` cell that is not
+markdown, is empty, carries nbgrader metadata or already holds ``<details>``.
 """
 
 from __future__ import annotations
@@ -30,6 +52,7 @@ from pathlib import Path
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 TEXT_STUB = "YOUR ANSWER HERE"
+ANSWER_TAG = "answer"
 CELL_TIMEOUT_SECONDS = 60
 
 
@@ -39,6 +62,21 @@ class ReleaseError(ValueError):
 
 def _nbgrader(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _collapsed_answer(cell, where: str) -> str:
+    """The student's copy of a tagged answer cell (see the module docstring)."""
+    text = cell["source"].strip()
+    problem = (
+        "is not a markdown cell" if cell["cell_type"] != "markdown"
+        else "carries nbgrader metadata; an answer to read is not graded" if _nbgrader(cell)
+        else "is empty" if not text
+        else "already holds <details>; release writes the collapsed block" if "<details" in text
+        else None
+    )  # fmt: skip
+    if problem:
+        raise ReleaseError(f"{where}: the cell tagged {ANSWER_TAG!r} {problem}")
+    return f"<details><summary>Answer</summary>\n\n{text}\n\n</details>"
 
 
 def _stub(region: list[str], indent: str, where: str) -> list[str]:
@@ -100,14 +138,16 @@ def student_source(cell, where: str) -> str:
     Returns
     -------
     str
-        The source with solution regions stubbed and hidden tests removed.
+        The source with solution regions stubbed and hidden tests removed; a
+        cell tagged ``answer`` collapsed in ``<details>``.
 
     Raises
     ------
     ReleaseError
         For unbalanced or nested markers, a solution region outside an nbgrader
-        solution cell, hidden tests outside a grade cell, or a top-level
-        solution that does not end by assigning its answer.
+        solution cell, hidden tests outside a grade cell, a top-level
+        solution that does not end by assigning its answer, or an ``answer``
+        cell that is not a plain markdown answer.
 
     Examples
     --------
@@ -116,7 +156,16 @@ def student_source(cell, where: str) -> str:
     ...         "source": "### BEGIN SOLUTION\nz = 0.6 * e**2 + 0.4 * e\n### END SOLUTION"}
     >>> student_source(cell, "example")
     'z = ...'
+    >>> answer = {"cell_type": "markdown", "metadata": {"tags": ["answer"]}, "source": "No."}
+    >>> print(student_source(answer, "example"))
+    <details><summary>Answer</summary>
+    <BLANKLINE>
+    No.
+    <BLANKLINE>
+    </details>
     """
+    if ANSWER_TAG in cell.get("metadata", {}).get("tags", []):
+        return _collapsed_answer(cell, where)
     meta = _nbgrader(cell)
     markdown = cell["cell_type"] == "markdown"
 

@@ -1,5 +1,6 @@
 """rwlib release: student copies made from solutions/, and notebooks/ never drifts from them."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,65 @@ class TestStudentSource:
     def test_malformed_sources_are_refused_with_the_cell_named(self, source, metadata, message):
         with pytest.raises(ReleaseError, match=rf"nb.ipynb, cell 3: .*{message}"):
             student_source(new_code_cell(source, metadata=metadata), "nb.ipynb, cell 3")
+
+
+def answer(source, cell_type="markdown", **metadata):
+    make = new_markdown_cell if cell_type == "markdown" else new_code_cell
+    return make(source, metadata={"tags": ["answer"], **metadata})
+
+
+class TestCollapsedAnswers:
+    def test_answer_is_written_collapsed_with_its_text_intact(self):
+        text = "Yes: $Z = e^{c/\\beta}$.\n\nA second paragraph."
+        collapsed = student_source(answer(text), "cell")
+        assert collapsed.startswith("<details><summary>Answer</summary>\n\n")
+        assert collapsed.endswith("\n\n</details>")
+        assert collapsed.count("<details>") == 1
+        inner = collapsed.removeprefix("<details><summary>Answer</summary>").removesuffix(
+            "</details>"
+        )
+        assert inner.strip() == text
+
+    def test_untagged_markdown_is_not_collapsed(self):
+        assert student_source(new_markdown_cell("**1.** Why?"), "cell") == "**1.** Why?"
+
+    @pytest.mark.parametrize(
+        ("cell", "message"),
+        [
+            (answer("x = 1", cell_type="code"), "not a markdown cell"),
+            (answer("   \n"), "empty"),
+            (answer("No.", nbgrader=nbgrader("a", solution=True)["nbgrader"]), "nbgrader"),
+            (answer("<details><summary>Answer</summary>No.</details>"), "already holds"),
+        ],
+    )
+    def test_malformed_answers_are_refused_with_the_cell_named(self, cell, message):
+        with pytest.raises(ReleaseError, match=rf"nb.ipynb, cell 5: .*{message}"):
+            student_source(cell, "nb.ipynb, cell 5")
+
+
+def _check_section(notebook):
+    """The cells from the "Check your understanding" heading to the end."""
+    starts = [i for i, c in enumerate(notebook.cells) if "## Check your understanding" in c.source]
+    return notebook.cells[starts[0] + 1 :] if starts else []
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb") if p.name[:2] != "00")
+)
+def test_every_question_of_check_your_understanding_has_a_collapsed_answer(name):
+    solution = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    student = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    section = _check_section(solution)
+    assert section, f"{name} has no Check your understanding section"
+    heading = [c for c in solution.cells if "## Check your understanding" in c.source][0]
+    questions = re.findall(r"^\*\*\d+\.\*\*", heading.source, re.M)
+    questions += [c for c in section if re.match(r"\*\*\d+\.\*\*", c.source)]
+    answers = [c for c in section if "answer" in c.metadata.get("tags", [])]
+    assert questions and len(answers) == len(questions), (
+        f"{name}: {len(questions)} questions, {len(answers)} cells tagged 'answer'"
+    )
+    collapsed = [c for c in _check_section(student) if c.source.startswith("<details>")]
+    assert len(collapsed) == len(answers), f"{name}: run `rwlib release {name}`"
 
 
 def _sources(notebook):
