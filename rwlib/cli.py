@@ -7,8 +7,28 @@ import os
 import sys
 from pathlib import Path
 
+# What rwlib[instructor] adds to a student's install (module names): the instructor's commands
+# say so in one line when one is missing, instead of a traceback.
+INSTRUCTOR_TOOLS = ("nbformat", "nbclient", "nbval", "pytest", "xdist", "yaml")
+
+
+def _instructor_tools_missing(command: str) -> bool:
+    """Print one line naming the install that ``rwlib COMMAND`` needs, when it is missing."""
+    import importlib.util
+
+    missing = [name for name in INSTRUCTOR_TOOLS if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"rwlib {command}: the instructor's tools are not installed ({', '.join(missing)}):"
+            " pip install 'rwlib[instructor]'",
+            file=sys.stderr,
+        )
+    return bool(missing)
+
 
 def _release(args) -> int:
+    if _instructor_tools_missing("release"):
+        return 1
     from rwlib.release import ReleaseError, release
 
     try:
@@ -88,6 +108,8 @@ def _seconds(text: str) -> float:
 
 
 def _grade(args) -> int:
+    if _instructor_tools_missing("grade"):
+        return 1
     from rwlib.grading import sandbox
     from rwlib.grading.grade import GradingError, Settings, grade, summary
 
@@ -142,6 +164,8 @@ def _grade(args) -> int:
 
 
 def _gradescope(args) -> int:
+    if _instructor_tools_missing("gradescope"):
+        return 1
     from rwlib.grading.gradescope import GradescopeError, build
 
     try:
@@ -154,6 +178,8 @@ def _gradescope(args) -> int:
 
 
 def _gradescope_run(args) -> int:
+    if _instructor_tools_missing("gradescope-run"):
+        return 1
     from rwlib.grading.gradescope import run
 
     run(args.root, visibility=args.visibility)
