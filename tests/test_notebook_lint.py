@@ -96,7 +96,7 @@ def questions_without_precision(notebook) -> list[str]:
         if grade_id.endswith("-answer") and exercise is not None:
             wanted = exercise.tolerance.describe()
             if question is None or wanted not in question:
-                found.append(f"cell {i} ({exercise.grade_id}): the question does not say {wanted!r}")
+                found.append(f"cell {i} ({exercise.grade_id}): the question omits {wanted!r}")
     return found
 
 
