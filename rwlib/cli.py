@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -112,6 +113,7 @@ def _grade(args) -> int:
         return 1
     from rwlib.grading import sandbox
     from rwlib.grading.grade import GradingError, Settings, grade, summary
+    from rwlib.grading.reports import with_hand_grading
 
     timeouts = {}
     for item in args.question_timeout:
@@ -145,7 +147,15 @@ def _grade(args) -> int:
         print(f"rwlib grade: {error}", file=sys.stderr)
         return 2
     try:
-        results = grade(args.submissions, args.out, settings, force=args.force, roster=args.roster)
+        results = grade(
+            args.submissions,
+            args.out,
+            settings,
+            force=args.force,
+            roster=args.roster,
+            students=tuple(args.student),
+            question=args.question,
+        )
     except GradingError as error:
         print(f"rwlib grade: {error}", file=sys.stderr)
         return 1
@@ -160,6 +170,59 @@ def _grade(args) -> int:
             print(f"{status}: {len(names)} students have a notebook {status}: {', '.join(names)}")
     for line in summary(args.out):
         print(line)
+    waiting = sum(r.to_grade for r in with_hand_grading(args.out, results))
+    if waiting:
+        print(f"{waiting} written answers to grade by hand: rwlib review {args.out}")
+    return 0
+
+
+def _review(args) -> int:
+    from rwlib.grading.review import write_review_notebook
+
+    try:
+        path = write_review_notebook(args.grades, args.grader, args.roster, args.anonymous)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"rwlib review: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}; every grade is saved to {path.parent / 'manual.csv'} as it is made")
+    if args.no_lab:
+        return 0
+    command = [sys.executable, "-m", "jupyterlab", path.name]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    return subprocess.call(command, cwd=path.parent)
+
+
+def _export(args) -> int:
+    from rwlib.grading import export
+    from rwlib.grading.files import write_atomically
+    from rwlib.grading.roster import RosterError
+
+    ids = {}
+    for item in args.assignment_id:
+        name, _, number = item.rpartition("=")
+        if not name or not number:
+            print(f"rwlib export: --assignment-id wants NOTEBOOK=ID, got {item!r}", file=sys.stderr)
+            return 2
+        ids[name] = number
+    try:
+        if args.format == "canvas":
+            text = export.canvas(args.grades, args.roster, args.total, ids)
+        else:
+            text = export.wide(args.grades, args.roster)
+        waiting = export.waiting(args.grades)
+    except (FileNotFoundError, RosterError, export.ExportError) as error:
+        print(f"rwlib export: {error}", file=sys.stderr)
+        return 1
+    write_atomically(args.out, text)
+    rows = text.count("\n") - 1
+    print(f"wrote {args.out}: {rows} rows in the {args.format} format")
+    if waiting:
+        print(
+            f"WARNING: {waiting} written answers are not graded yet and count 0 here "
+            f"(rwlib review {args.grades})",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -274,12 +337,63 @@ def main(argv=None) -> int:
     )
     grade.add_argument("--force", action="store_true", help="regrade what is already graded")
     grade.add_argument(
+        "--student",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="regrade only this student (repeatable); the others keep their stored results",
+    )
+    grade.add_argument(
+        "--question",
+        metavar="GRADE_ID",
+        help="regrade only this auto-graded question; every other question keeps its result",
+    )
+    grade.add_argument(
         "--roster",
         type=Path,
         help="CSV with a student column (and name, email, lms_id): every rostered student gets "
         "a gradebook row; files matching no one are listed in GRADES/unmatched.csv",
     )
     grade.set_defaults(run=_grade)
+    review = commands.add_parser(
+        "review",
+        help="grade the written answers in JupyterLab (saved to GRADES/manual.csv)",
+        description="Write GRADES/review.ipynb, the review page of the written answers, and "
+        "open it in JupyterLab. Every grade is saved to GRADES/manual.csv as it is made; "
+        "rwlib grade never writes that file, and every report includes it.",
+    )
+    review.add_argument("grades", type=Path, help="the grades folder of rwlib grade --out")
+    review.add_argument("--roster", type=Path, help="show students by the roster's names")
+    review.add_argument("--anonymous", action="store_true", help="show no names, for blind grading")
+    review.add_argument("--grader", help="your name in manual.csv (your login name)")
+    review.add_argument(
+        "--no-lab", action="store_true", help="only write review.ipynb; do not start JupyterLab"
+    )
+    review.set_defaults(run=_review)
+    export = commands.add_parser(
+        "export",
+        help="the gradebook for an LMS: canvas (Canvas's import CSV) or wide (one column per "
+        "question)",
+        description="Export the last run's points, hand grading included, for every rostered "
+        "student (0 for one who submitted nothing).",
+    )
+    export.add_argument("format", choices=("canvas", "wide"))
+    export.add_argument("grades", type=Path, help="the grades folder of rwlib grade --out")
+    export.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+    export.add_argument("--roster", type=Path, help="the roster CSV (required for canvas)")
+    export.add_argument(
+        "--total",
+        metavar="NAME",
+        help="canvas: one column NAME with each student's total, not one per notebook",
+    )
+    export.add_argument(
+        "--assignment-id",
+        action="append",
+        default=[],
+        metavar="NOTEBOOK=ID",
+        help="canvas: the Canvas assignment id of a notebook's (or the total's) column",
+    )
+    export.set_defaults(run=_export)
     gradescope = commands.add_parser(
         "gradescope",
         help="write a Gradescope autograder zip (setup.sh, run_autograder, the notebooks, rwlib)",
@@ -311,4 +425,6 @@ def main(argv=None) -> int:
     )
     gradescope_run.set_defaults(run=_gradescope_run)
     args = parser.parse_args(argv)
+    if args.command == "export" and args.format == "canvas" and args.roster is None:
+        parser.error("export canvas needs --roster: Canvas matches rows by the roster's ids")
     return args.run(args)

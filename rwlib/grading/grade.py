@@ -21,6 +21,7 @@ regrades everything). Submissions are only ever read.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import json
 import os
@@ -34,7 +35,9 @@ from pathlib import Path
 
 from rwlib.grading import intake, rules, sandbox
 from rwlib.grading.comparison import GradingLineError, records, stream_text
-from rwlib.grading.reports import ReportError, csv_text, write_atomically, write_reports
+from rwlib.grading.files import ReportError, csv_text, write_atomically
+from rwlib.grading.manual import ManualGradesError, read_entries
+from rwlib.grading.reports import write_reports, write_run
 from rwlib.grading.results import NotebookResult, QuestionResult
 from rwlib.grading.roster import RosterError
 from rwlib.grading.roster import read as read_roster
@@ -144,12 +147,10 @@ class Settings:
         return cls(**fields)
 
 
-def _result(identity: dict, questions, status, message) -> NotebookResult:
+def unrun_result(identity: dict, questions, status, message) -> NotebookResult:
     """A result decided without running anything (missing, refused or malformed)."""
     graded = tuple(
-        QuestionResult(q["id"], q["points"], "manual", manual=True)
-        if q["manual"]
-        else QuestionResult(q["id"], q["points"], status, message=message)
+        QuestionResult(q["id"], q["points"], status, message=message, manual=q["manual"])
         for q in questions
     )
     return NotebookResult(
@@ -187,9 +188,7 @@ def validate_source(path: Path, notebook, found: list[dict]) -> None:
             lines = records(stored, question["id"])
         except GradingLineError as error:
             raise GradingError(f"{where}: the stored output holds {error}") from None
-        cases = (
-            exercise.hidden_cases if isinstance(exercise, FunctionExercise) else [ANSWER_CASE]
-        )
+        cases = exercise.hidden_cases if isinstance(exercise, FunctionExercise) else [ANSWER_CASE]
         wrong = [case for case in cases if len(lines.get(case, [])) != 1]
         if wrong:
             raise GradingError(
@@ -266,7 +265,7 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
     identity = {"student": submission.student, "notebook": submission.notebook}
     data = submission.read_bytes()
     key = intake.fingerprint(data, source_bytes, settings.key(), grading_code_fingerprint())
-    result_path = work / "results" / submission.student / f"{submission.notebook}.json"
+    result_path = _result_path(work, submission.student, submission.notebook)
     if not force and result_path.exists():
         try:
             cached = NotebookResult.from_json(result_path.read_text())
@@ -276,11 +275,9 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
             return cached, None
     identity |= {"key": key, "origin": submission.origin}
     try:
-        rebuilt, unanswered, notes = intake.rebuild(
-            source, intake.parse(data), submission.notebook
-        )
+        rebuilt, unanswered, notes = intake.rebuild(source, intake.parse(data), submission.notebook)
     except intake.MalformedSubmission as error:
-        result = _result(identity, found, "error", str(error))
+        result = unrun_result(identity, found, "error", str(error))
         write_atomically(result_path, result.to_json())
         return result, None
     grading = [
@@ -300,7 +297,12 @@ def _prepare(submission, sources, settings: Settings, work: Path, force: bool, r
         "timeouts": timeouts,
         "result": str(result_path.resolve()),
     }
-    rebuilt.metadata["rwlib_grading"]["manual"] = [q for q in found if q["manual"]]
+    texts = {intake.cell_grade_id(cell): cell.source for cell in rebuilt.cells}
+    rebuilt.metadata["rwlib_grading"]["manual"] = [
+        {**q, "answer": texts.get(q["id"], ""), "untouched": q["id"] in unanswered}
+        for q in found
+        if q["manual"]
+    ]
     folder = intake.fingerprint(key.encode(), submission.student.encode())[:16]
     path = work / "rebuilt" / folder / f"{submission.notebook}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -364,6 +366,8 @@ def grade(
     force=False,
     progress=True,
     roster: Path | None = None,
+    students: tuple[str, ...] = (),
+    question: str | None = None,
 ):
     """Grade every submission under ``root`` into ``out``; returns the results.
 
@@ -386,6 +390,14 @@ def grade(
         The class's roster CSV (:mod:`rwlib.grading.roster`): every rostered student
         gets a gradebook row, and files that match no rostered student are listed in
         ``unmatched.csv`` instead of being graded.
+    students : tuple of str
+        Regrade only these students (``--student``); everyone else keeps the result
+        stored from an earlier run (a submission never graded before is graded).
+    question : str, optional
+        Regrade only this question (``--question GRADE_ID``), in every submission of
+        its notebook (or of ``students``); every other question keeps its stored result.
+
+    Hand grading (``GRADES/manual.csv``) is read, never written: every report includes it.
 
     Returns
     -------
@@ -405,7 +417,12 @@ def grade(
         class_roster = None if roster is None else read_roster(roster)
     except RosterError as error:
         raise GradingError(str(error)) from None
+    try:
+        read_entries(out)
+    except ManualGradesError as error:
+        raise GradingError(f"{error} (nothing was graded)") from None
     found = intake.find(root, set(sources), skip=out, roster=class_roster)
+    _check_regrade(found, sources, students, question)
     for name in sorted({submission.notebook for submission in found.submissions}):
         notebook, questions, _ = sources[name]
         validate_source(Path(settings.source) / f"{name}.ipynb", notebook, questions)
@@ -416,15 +433,25 @@ def grade(
     os.chmod(work, 0o700)
     results, pending = [], {}
     run = os.urandom(8).hex()
+    earlier = {}  # (student, notebook) -> the stored result that a --question run updates
     for submission in found.submissions:
+        stored = _stored(work, submission)
+        chosen = not students or submission.student in students
+        concerned = question is None or question in _question_ids(sources[submission.notebook])
+        if stored is not None and not (chosen and concerned) and (students or question):
+            results.append(stored)
+            continue
+        if question is not None and stored is not None:
+            earlier[(submission.student, submission.notebook)] = stored
         try:
-            result, path = _prepare(submission, sources, settings, work, force, run)
+            redo = force or bool(students or question)
+            result, path = _prepare(submission, sources, settings, work, redo, run)
         except intake.MalformedSubmission as error:  # changed since it was found, or unreadable
             status = "refused" if isinstance(error, intake.Refused) else "error"
             found.skip(submission.origin, status, str(error), submission.student)
             identity = {"student": submission.student, "notebook": submission.notebook}
             questions = sources[submission.notebook][1]
-            result, path = _result(identity, questions, status, str(error)), None
+            result, path = unrun_result(identity, questions, status, str(error)), None
         if result is not None:
             results.append(result)
         else:
@@ -435,11 +462,68 @@ def grade(
     unmatched = csv_text(found.unmatched, ["file", "found", "suggestion"])
     write_atomically(out / "unmatched.csv", unmatched)
     if pending:
-        results += _run(pending, settings, work, out, results, progress)
+        new = _run(pending, settings, work, out, results, progress)
+        results += [_only_question(r, earlier, question, work) for r in new]
     results = [_noted(result, found.notes) for result in results]
+    write_run(out, results, settings.source)
     write_reports(out, results)
     shutil.rmtree(work / "rebuilt", ignore_errors=True)
     return results
+
+
+def _result_path(work: Path, student: str, notebook: str) -> Path:
+    return work / "results" / student / f"{notebook}.json"
+
+
+def _stored(work: Path, submission) -> NotebookResult | None:
+    """The result an earlier run stored for this submission, whatever it was graded with."""
+    path = _result_path(work, submission.student, submission.notebook)
+    try:
+        return NotebookResult.from_json(path.read_text())
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _question_ids(source) -> set[str]:
+    return {q["id"] for q in source[1]}
+
+
+def _check_regrade(found, sources: dict, students, question) -> None:
+    """``--student`` names submitted students, and ``--question`` an auto-graded question."""
+    submitted = {s.student for s in found.submissions}
+    unknown = [s for s in students if s not in submitted]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(submitted), n=3)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise GradingError(
+            f"--student {unknown[0]}: no submission of that student in SUBMISSIONS{hint}"
+        )
+    if question is None:
+        return
+    auto = sorted(q["id"] for s in sources.values() for q in s[1] if not q["manual"])
+    if question not in auto:
+        written = any(question in _question_ids(s) for s in sources.values())
+        why = (
+            "is a written answer, graded by hand in rwlib review, not by the grader"
+            if written
+            else f"is no auto-graded question of the source notebooks ({', '.join(auto)})"
+        )
+        raise GradingError(f"--question {question} {why}")
+
+
+def _only_question(result: NotebookResult, earlier: dict, question, work: Path):
+    """A --question run's result: the stored result with only ``question`` replaced."""
+    before = earlier.get((result.student, result.notebook))
+    if before is None:
+        return result
+    new = {q.id: q for q in result.questions if q.id == question}
+    updated = dataclasses.replace(
+        before,
+        questions=tuple(new.get(q.id, q) for q in before.questions),
+        run=result.run,
+    )
+    write_atomically(_result_path(work, result.student, result.notebook), updated.to_json())
+    return updated
 
 
 def _unsubmitted(found, sources: dict, roster) -> list[NotebookResult]:
@@ -464,7 +548,9 @@ def _unsubmitted(found, sources: dict, roster) -> list[NotebookResult]:
             identity = {"student": student, "notebook": notebook}
             refusal = refused.get((student, notebook)) or refused.get((student, ""))
             if refusal is None:
-                results.append(_result(identity, sources[notebook][1], "missing", "not submitted"))
+                results.append(
+                    unrun_result(identity, sources[notebook][1], "missing", "not submitted")
+                )
                 continue
             message = (
                 f"{refusal.origin} is {refusal.problem}, and was not read: the grader reads only "
@@ -472,7 +558,7 @@ def _unsubmitted(found, sources: dict, roster) -> list[NotebookResult]:
                 "File > Download)"
             )
             identity["origin"] = refusal.origin
-            results.append(_result(identity, sources[notebook][1], "refused", message))
+            results.append(unrun_result(identity, sources[notebook][1], "refused", message))
     return results
 
 
@@ -625,5 +711,5 @@ def _run(pending: dict, settings: Settings, work: Path, out: Path, done: list, p
         if result_path not in new:
             message = "the grader could not run this notebook; see GRADES/.work/pytest.log"
             found = grading["questions"] + grading["manual"]
-            new[result_path] = _result(grading["submission"], found, "error", message)
+            new[result_path] = unrun_result(grading["submission"], found, "error", message)
     return list(new.values())

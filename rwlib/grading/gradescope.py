@@ -242,8 +242,8 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
         ``stdout_visibility``, ``visibility`` and one test per auto-graded question
         of each expected notebook (a notebook not submitted scores 0).
     """
-    from rwlib.grading.grade import Settings, grade
-    from rwlib.grading.reports import write_atomically
+    from rwlib.grading.files import write_atomically
+    from rwlib.grading.grade import Settings, grade, unrun_result
 
     root = Path(root)
     source = root / "source" / "solutions"
@@ -278,16 +278,8 @@ def run(root: Path = Path("/autograder"), visibility: str = "after_published") -
             status = "refused" if name in refused else "missing"
             message = refused.get(name, f"{name}.ipynb was not submitted")
             lines.append(f"{name}: {message} (upload {name}.ipynb); its questions score 0")
-            graded = [
-                QuestionResult(
-                    q["id"],
-                    q["points"],
-                    "manual" if q["manual"] else status,
-                    message=message,
-                    manual=q["manual"],
-                )
-                for q in questions[name]
-            ]
+            identity = {"student": "student", "notebook": name}
+            graded = unrun_result(identity, questions[name], status, message).questions
         else:
             graded = result.questions
             lines += [f"{name}: {note}" for note in (*result.notes, *notes.get(name, ()))]

@@ -7,18 +7,23 @@ graded; the reports read it back (:meth:`NotebookResult.from_json`).
 
 Statuses of a question:
 
-========== ==============================================================
-passed     every case passed: all its points
-partial    some cases passed: their share of the points
-failed     the answer is wrong
-unanswered the answer cell is the stub, or missing
-not allowed the answer uses what the exercise rules out, or tampers
-timeout    a cell of the question ran out of time
-error      a cell raised, the kernel died, or the file is not a notebook
-missing    the notebook was not submitted
-refused    the submitted file was refused (a link, a FIFO, ...)
-manual     a written answer, graded by hand
-========== ==============================================================
+============== ============================================================
+passed         every case passed: all its points
+partial        some cases passed: their share of the points
+failed         the answer is wrong
+unanswered     the answer cell is the stub, or missing
+not allowed    the answer uses what the exercise rules out, or tampers
+timeout        a cell of the question ran out of time
+error          a cell raised, the kernel died, or the file is not a notebook
+missing        the notebook was not submitted
+refused        the submitted file was refused (a link, a FIFO, ...)
+to grade       a written answer, not graded by hand yet
+graded by hand a written answer, with the points of ``manual.csv``
+stale          a written answer that changed after it was graded: not counted until confirmed
+============== ============================================================
+
+A written answer (``manual``) that is still the stub is ``unanswered``, pre-scored 0.
+Its text and fingerprint are kept (:mod:`rwlib.grading.manual` merges the hand grading).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ import dataclasses
 import json
 
 AUTO_STATUSES = ("passed", "partial", "failed", "unanswered", "not allowed", "timeout", "error")
-STATUSES = (*AUTO_STATUSES, "missing", "refused", "manual")
+WRITTEN_STATUSES = ("to grade", "graded by hand", "stale")
+STATUSES = (*AUTO_STATUSES, "missing", "refused", *WRITTEN_STATUSES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +57,13 @@ class QuestionResult:
     message: str = ""
     manual: bool = False
     cases: tuple[CaseResult, ...] = ()
+    answer: str = ""
+    answer_fingerprint: str = ""
+
+    @property
+    def waiting(self) -> bool:
+        """A written answer that still waits for a (confirmed) grade by hand."""
+        return self.status in ("to grade", "stale")
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -100,16 +113,45 @@ class NotebookResult:
         """The auto-graded points there are."""
         return sum(q.points for q in self.auto)
 
-    def to_json(self) -> str:
-        """The result as JSON text (what the runner writes, and :meth:`from_json` reads)."""
-        return json.dumps(dataclasses.asdict(self), indent=1)
+    @property
+    def written(self) -> tuple[QuestionResult, ...]:
+        """The written questions, graded by hand."""
+        return tuple(q for q in self.questions if q.manual)
+
+    @property
+    def written_score(self) -> float:
+        """The points of written answers graded by hand (0 for those still to grade)."""
+        return round(sum(q.score for q in self.written), 6)
+
+    @property
+    def written_max(self) -> float:
+        """The points of the written questions."""
+        return sum(q.points for q in self.written)
+
+    @property
+    def to_grade(self) -> int:
+        """How many written answers still wait for a (confirmed) grade by hand."""
+        return sum(q.waiting for q in self.written)
+
+    def to_dict(self) -> dict:
+        """The result as plain data (JSON-ready); :meth:`from_dict` reads it."""
+        return dataclasses.asdict(self)
 
     @classmethod
-    def from_json(cls, text: str) -> NotebookResult:
-        """A result from :meth:`to_json`'s text; ValueError if it is not one."""
-        data = json.loads(text)
+    def from_dict(cls, data: dict) -> NotebookResult:
+        """A result from :meth:`to_dict`'s data; ValueError, TypeError or KeyError if not one."""
+        data = dict(data)
         questions = tuple(
             QuestionResult(**{**q, "cases": tuple(CaseResult(**c) for c in q.get("cases", ()))})
             for q in data.pop("questions")
         )
         return cls(**{**data, "questions": questions, "notes": tuple(data.get("notes", ()))})
+
+    def to_json(self) -> str:
+        """The result as JSON text (what the runner writes, and :meth:`from_json` reads)."""
+        return json.dumps(self.to_dict(), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> NotebookResult:
+        """A result from :meth:`to_json`'s text; ValueError if it is not one."""
+        return cls.from_dict(json.loads(text))

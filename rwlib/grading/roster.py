@@ -2,8 +2,9 @@
 
 A roster is a CSV file whose first row names its columns: ``student`` (required:
 the id the gradebook uses), and optionally ``name``, ``email`` and ``lms_id``
-(the id an LMS export puts in its file names). Other columns are ignored, so an
-LMS's own roster export works once it has a ``student`` column.
+(the id an LMS export puts in its file names). Other columns are kept for the
+exports (``section``, ``sis_user_id``, ``sis_login_id`` for Canvas) and otherwise
+ignored, so an LMS's own roster export works once it has a ``student`` column.
 
 LMS exports name a student in many ways: an id, a "lastfirst" name (Canvas),
 a full name (Moodle, D2L), a username (Blackboard), an email (Gradescope).
@@ -37,6 +38,11 @@ class Student:
     name: str = ""
     email: str = ""
     lms_id: str = ""
+    columns: tuple[tuple[str, str], ...] = ()  # every column of the row, for exports
+
+    def column(self, name: str) -> str:
+        """The value of one of the roster's columns (e.g. ``section``); "" without it."""
+        return dict(self.columns).get(name, "")
 
 
 def loose(text: str) -> str:
@@ -166,7 +172,11 @@ def read(path: Path) -> Roster:
                 "digits, spaces and . , @ + ' - (at most 100), starting with a letter or digit"
             )
         entry = Student(
-            student, values.get("name", ""), values.get("email", ""), values.get("lms_id", "")
+            student,
+            values.get("name", ""),
+            values.get("email", ""),
+            values.get("lms_id", ""),
+            tuple(values.items()),
         )
         for column in ("student", "email", "lms_id"):
             value = getattr(entry, column).casefold()

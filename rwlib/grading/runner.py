@@ -62,7 +62,8 @@ from rwlib.grading import sandbox
 from rwlib.grading.comparison import question_result, stream_text
 from rwlib.grading.grade import Settings, write_atomically
 from rwlib.grading.intake import cell_grade_id
-from rwlib.grading.results import NotebookResult, QuestionResult
+from rwlib.grading.manual import written_question
+from rwlib.grading.results import NotebookResult
 
 POLL_SECONDS = 0.2
 # After a cell's time limit nbval interrupts it; a cell still running this much later (it
@@ -514,9 +515,7 @@ def pytest_runtest_teardown(item, nextitem):
     grading = _grading(item)
     by_id = {gid: record for gid, record in item.parent.__dict__.get("rwlib_records", {}).values()}
     questions = [question_result(question, by_id) for question in grading["questions"]]
-    questions += [
-        QuestionResult(q["id"], q["points"], "manual", manual=True) for q in grading["manual"]
-    ]
+    questions += [written_question(q, q["answer"], q["untouched"]) for q in grading["manual"]]
     submission = grading["submission"]
     result = NotebookResult(
         submission["student"],
