@@ -20,7 +20,17 @@ read when pytest collects, so new lessons are included):
    Text on stderr (a warning) is not an error here; it is printed with the test's output.
    A widget that JupyterLab fails to display ("Error displaying widget",
    "Javascript Error") is an error too;
-4. move every ipywidgets slider with the keyboard: focus its ``.noUi-handle`` and press
+4. assert that JupyterLab's maths renderer (MathJax 3, CHTML output) reports no TeX error
+   in any markdown cell. MathJax marks a parse error (``$$\\left( x$$``) with an
+   ``mjx-merror`` element whose ``data-mjx-error`` attribute holds the message (an output
+   error: a ``data-mjx-error`` span in an ``mjx-output-error`` container); an undefined
+   macro, which MathJax's ``noundefined`` extension prints in red instead, is a red
+   ``mtext`` holding ``\\name`` in the container's ``mjx-assistive-mml`` copy. Maths with
+   no closing delimiter (``$\\frac{1}{$``: the ``$`` sits inside an open brace) never
+   reaches MathJax, and JupyterLab shows it as text: a ``$`` left outside typeset maths
+   (code spans aside) once typesetting has settled is an error too.
+   ``test_maths_check_can_fail`` shows the check failing on a notebook of bad maths;
+5. move every ipywidgets slider with the keyboard: focus its ``.noUi-handle`` and press
    ArrowRight until the readout shows a new value (up to three presses; ArrowLeft when it
    sits at its maximum). noUiSlider fires ``change`` on every key press, so even a
    ``continuous_update=False`` slider applies each step at once (no key-up or pointer
@@ -83,6 +93,8 @@ CHROMIUM_ARGS = [
 RUN_TIMEOUT = float(os.environ.get("RW_BROWSER_TIMEOUT") or 240)
 SERVER_TIMEOUT = 90.0
 SLIDER_TIMEOUT = 60.0
+MATHS_TIMEOUT = 60.0
+MATHS_SETTLE = 2.0  # seconds without a newly typeset formula
 IDLE_GRACE = 5.0  # seconds of an idle kernel after which a redraw is overdue
 UI_TIMEOUT_MS = 30_000
 KEY_PRESSES = 3
@@ -472,6 +484,53 @@ CAPTION_JS = """
 }
 """
 
+# MathJax's verdict on every markdown cell (MathJax 3, CHTML output, as JupyterLab 4 runs
+# it): how many cells are rendered, how many formulas are typeset, which cells still show a
+# "$" outside typeset maths, and the TeX errors. A parse error is an `mjx-merror` with the
+# message in `data-mjx-error` (an output error: a `data-mjx-error` span in an
+# `mjx-output-error` container); an undefined macro, which the `noundefined` extension
+# prints in red instead, is a red `mtext` starting with a backslash in the container's
+# `mjx-assistive-mml` copy. Both copies of an error are in the page: the MathML copy is
+# skipped for the first kind, the CHTML copy (glyphs drawn by CSS, no text) for the second.
+MATHS_JS = (
+    "(path) => {"
+    + PANEL_JS
+    + """
+  const panel = panelFor(path);
+  if (!panel) return null;
+  const model = panel.content.model.cells;
+  let markdown = 0;
+  for (let i = 0; i < model.length; i++) if (model.get(i).type === 'markdown') markdown++;
+  const nodes = Array.from(panel.node.querySelectorAll('.jp-MarkdownCell'));
+  const rendered = nodes.filter(n => n.classList.contains('jp-mod-rendered'));
+  const pending = [];
+  const errors = [];
+  nodes.forEach((cell, k) => {
+    const output = cell.querySelector('.jp-RenderedMarkdown');
+    if (!output) return;
+    const where = (output.textContent || '').trim().slice(0, 50);
+    const walker = document.createTreeWalker(output, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+      if (text.parentElement.closest('mjx-container, code, pre')) continue;
+      if (text.textContent.includes('$')) { pending.push({cell: k, where: where}); break; }
+    }
+    for (const node of output.querySelectorAll('[data-mjx-error]')) {
+      if (node.closest('mjx-assistive-mml')) continue;
+      errors.push({cell: k, where: where, error: node.getAttribute('data-mjx-error')});
+    }
+    for (const node of output.querySelectorAll('mjx-assistive-mml mtext[mathcolor="red"]')) {
+      const text = (node.textContent || '').trim();
+      if (text.startsWith('\\\\')) {
+        errors.push({cell: k, where: where, error: 'Undefined control sequence ' + text});
+      }
+    }
+  });
+  return {markdown: markdown, cells: nodes.length, rendered: rendered.length,
+          pending: pending, errors: errors,
+          typeset: panel.node.querySelectorAll('.jp-MarkdownCell mjx-container').length};
+}"""
+)
+
 PROMPT = re.compile(r"^\[(\d+)\]:$")
 NUMBER = re.compile(r"(?<![\w.])[-+\u2212]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 SLIDER_CALL = re.compile(r"\b\w*Slider\s*\(")
@@ -692,6 +751,46 @@ class NotebookCheck:
             f"{len(expected)} code cells: it cannot watch this kernel for errors"
         )
 
+    def check_maths(self) -> int:
+        """MathJax typeset every formula without a TeX error; returns how many it typeset.
+
+        Typesetting is asynchronous: wait until every markdown cell is rendered and either
+        no ``$`` is left outside typeset maths or the count of typeset formulas has not
+        changed for ``MATHS_SETTLE`` seconds. A ``$`` left then is maths that MathJax never
+        saw: JupyterLab found no closing delimiter (``$\\frac{1}{$``: the ``$`` sits inside
+        an open brace).
+        """
+        deadline = time.monotonic() + MATHS_TIMEOUT
+        last_count, steady_since = -1, time.monotonic()
+        while True:
+            maths = self.page.evaluate(MATHS_JS, self.notebook)
+            assert maths is not None, f"{self.notebook} is no longer open in JupyterLab"
+            now = time.monotonic()
+            if maths["typeset"] != last_count:
+                last_count, steady_since = maths["typeset"], now
+            rendered = maths["cells"] == maths["markdown"] == maths["rendered"]
+            if rendered and (not maths["pending"] or now - steady_since > MATHS_SETTLE):
+                break
+            assert now < deadline, (
+                f"{self.notebook}: maths not typeset within {MATHS_TIMEOUT:.0f} s: "
+                f"{maths['rendered']} of {maths['markdown']} markdown cells rendered "
+                f"({maths['cells']} in the page)"
+            )
+            self.page.wait_for_timeout(200)
+        problems = [
+            f"markdown cell {e['cell'] + 1} ({e['where']!r} ...): {e['error']}"
+            for e in maths["errors"]
+        ]
+        problems += [
+            f"markdown cell {p['cell'] + 1} ({p['where']!r} ...): a '$' that was never "
+            "typeset (an unclosed formula or brace)"
+            for p in maths["pending"]
+        ]
+        assert not problems, f"{self.notebook}: MathJax reports TeX errors:\n  " + "\n  ".join(
+            problems
+        )
+        return maths["typeset"]
+
     def check_sliders(self, state: dict) -> int:
         page = self.page
         sliders = self.panel.locator(".widget-slider")
@@ -786,6 +885,7 @@ def test_notebook_runs_and_its_sliders_respond(lab, notebook, tmp_path):
         state = check.run_all()
         ran = time.monotonic()
         check.check_no_errors(state)
+        formulas = check.check_maths()
         sliders = check.check_sliders(state)
         if leftover := lab.reap():
             print(f"kernels still running after their notebook closed, shut down: {leftover}")
@@ -793,7 +893,10 @@ def test_notebook_runs_and_its_sliders_respond(lab, notebook, tmp_path):
             f"{notebook}: open {opened - started:.1f} s, Run All {ran - opened:.1f} s, "
             f"sliders {time.monotonic() - ran:.1f} s"
         )
-        print(f"{notebook}: {len(state['cells'])} code cells ran, {sliders} sliders respond")
+        print(
+            f"{notebook}: {len(state['cells'])} code cells ran, {formulas} formulas typeset "
+            f"without a TeX error, {sliders} sliders respond"
+        )
         for message in check.kernel_messages("stream"):
             if message.content.get("name") == "stderr":
                 text = message.content.get("text", "").rstrip()
@@ -810,5 +913,44 @@ def test_notebook_runs_and_its_sliders_respond(lab, notebook, tmp_path):
             f"{exc}\n\nscreenshot: {screenshot}\nconsole log: {console}\n"
             f"server log: {lab.server.log}"
         ) from exc
+    finally:
+        check.close()
+
+
+BAD_MATHS = {
+    "an unclosed brace": r"$\frac{1}{$",
+    "an unclosed superscript": r"$x^{2$ and $y$",
+    "an undefined macro": r"$\notamacro{x}$",
+    "a left without a right": r"$$\left( x + y$$",
+}
+
+
+def test_maths_check_can_fail(lab, tmp_path):
+    """A notebook with bad maths fails the maths check, one error per bad formula."""
+    import nbformat
+
+    folder = lab.server.root / "maths_check"
+    folder.mkdir(exist_ok=True)
+    cells = [nbformat.v4.new_markdown_cell("Good maths: $\\pi^*(y) = e^{r/\\beta} / Z$.")]
+    cells += [nbformat.v4.new_markdown_cell(f"{name}: {tex}") for name, tex in BAD_MATHS.items()]
+    cells.append(nbformat.v4.new_code_cell("1 + 1"))
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel})
+    nbformat.write(notebook, folder / "bad_maths.ipynb")
+    check = NotebookCheck(lab, "maths_check/bad_maths.ipynb")
+    try:
+        check.open()
+        with pytest.raises(AssertionError, match="MathJax reports TeX errors") as failure:
+            check.check_maths()
+        message = str(failure.value)
+        print(message)
+        for number, name in enumerate(BAD_MATHS, start=2):
+            assert f"markdown cell {number} ({name!r}" in message or (
+                f"markdown cell {number} ('{name}" in message
+            ), f"the check missed {name}: {message}"
+        assert "markdown cell 1 " not in message, f"good maths reported as an error: {message}"
+    except Exception:
+        check.failed = True
+        raise
     finally:
         check.close()
