@@ -26,6 +26,7 @@ import pytest
 
 from rwlib.grading import sandbox
 from rwlib.grading.grade import Settings, grade
+from rwlib.grading.intake import questions
 from rwlib.release import student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,9 @@ POINTS = {
     "02-z-from-scratch": 3,
 }
 FULL = sum(POINTS.values())
+WRITTEN_POINTS = sum(
+    q["points"] for q in questions(nbformat.read(SOURCE, as_version=4)) if q["manual"]
+)
 Z_FROM_SCRATCH_HEAD = "def z_from_scratch(ref, rewards, beta):"
 WRONG_Z_THREE = (
     "ref_three = np.array([0.5, 0.3, 0.2])\nrewards_three = np.array([1.0, 0.0, -1.0])\n"
@@ -546,6 +550,6 @@ def test_gradebook_totals_are_the_sums_of_grades(batch):
     with open(batch["out"] / "gradebook.csv") as file:
         book = {row["student"]: row for row in csv.DictReader(file)}
     for student, row in book.items():
-        mine = [g for g in grades if g["student"] == student and g["status"] != "manual"]
+        mine = [g for g in grades if g["student"] == student and g["points"]]
         assert float(row["total"]) == sum(float(g["points"]) for g in mine)
-        assert float(row["max"]) == FULL
+        assert float(row["max"]) == FULL + WRITTEN_POINTS  # the written answer counts too

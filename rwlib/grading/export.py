@@ -60,15 +60,17 @@ def canvas(
     out, ids = Path(out), dict(assignment_ids or {})
     results = _merged(out)
     notebooks = sorted({r.notebook for r in results})
-    unknown = sorted(set(ids) - set(notebooks) - {total})
+    columns = [total] if total else notebooks
+    unknown = sorted(set(ids) - set(columns))
     if unknown:
-        raise ExportError(
-            f"--assignment-id names {', '.join(unknown)}, which is not a graded notebook "
-            f"({', '.join(notebooks)})" + (f" nor the total {total!r}" if total else "")
+        what = (
+            f"the total column {total!r}"
+            if total
+            else f"a graded notebook ({', '.join(notebooks)})"
         )
+        raise ExportError(f"--assignment-id names {', '.join(unknown)}, which is not {what}")
     by_key = {(r.student, r.notebook): totals(r) for r in results}
     maxima = {nb: next(by_key[k]["max"] for k in by_key if k[1] == nb) for nb in notebooks}
-    columns = [total] if total else notebooks
 
     def header(column):
         return f"{column} ({ids[column]})" if column in ids else column
