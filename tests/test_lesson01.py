@@ -19,6 +19,7 @@ from exercise_contract import (
 from matplotlib.figure import Figure
 
 import rwlib as rw
+from rwlib import plots
 from rwlib.plots import scores
 
 
@@ -312,7 +313,10 @@ class TestPlotSoftmaxShiftTemperature:
         fig = scores.plot_softmax_shift_temperature()
         assert isinstance(fig, Figure)
         ax = fig.axes[0]
-        assert ax.get_title() == "c = 0.0, T = 1.00: P = (0.993, 0.007, 0.000)"
+        weights = [math.exp(z) for z in (12, 7, 1)]
+        shown = ", ".join(f"{w / sum(weights):.3g}" for w in weights)
+        assert ax.get_title() == f"c = 0, T = 1: P = ({shown})"
+        assert shown.endswith("1.66e-05")  # three significant digits: C is not printed as 0
         assert ax.get_xlabel() == "outcome"
         assert "probability" in ax.get_ylabel()
 
@@ -325,8 +329,16 @@ class TestPlotSoftmaxShiftTemperature:
     def test_title_shows_parameters_and_probabilities(self):
         ax = scores.plot_softmax_shift_temperature([12, 7, 1], shift=-2.5, temperature=5.0).axes[0]
         weights = [math.exp(z / 5.0) for z in (12, 7, 1)]
-        shown = ", ".join(f"{w / sum(weights):.3f}" for w in weights)
-        assert ax.get_title() == f"c = -2.5, T = 5.00: P = ({shown})"
+        shown = ", ".join(f"{w / sum(weights):.3g}" for w in weights)
+        assert ax.get_title() == f"c = -2.5, T = 5: P = ({shown})"
+
+    @pytest.mark.parametrize("temperature", plots.log_steps(0.1, 100))
+    def test_title_shows_the_temperature_the_bars_use(self, temperature):
+        """Regression: the title rounded T to 2 decimals while the bars used the exact T."""
+        ax = scores.plot_softmax_shift_temperature([12, 7, 1], temperature=temperature).axes[0]
+        shown = float(ax.get_title().split("T = ")[1].split(":")[0])
+        weights = [math.exp(z / shown) for z in (12, 7, 1)]
+        np.testing.assert_allclose(bar_heights(ax), [w / sum(weights) for w in weights], rtol=1e-13)
 
     def test_shift_changes_only_the_tick_labels(self):
         plain = scores.plot_softmax_shift_temperature(shift=0.0, temperature=2.0).axes[0]
@@ -339,7 +351,7 @@ class TestPlotSoftmaxShiftTemperature:
     def test_temperature_changes_the_title(self):
         cold = scores.plot_softmax_shift_temperature(temperature=0.1).axes[0].get_title()
         hot = scores.plot_softmax_shift_temperature(temperature=100.0).axes[0].get_title()
-        assert cold == "c = 0.0, T = 0.10: P = (1.000, 0.000, 0.000)"
+        assert cold.startswith("c = 0, T = 0.1: P = (1, 1.93e-22, ")
         assert hot.endswith("P = (0.351, 0.334, 0.315)")
 
     def test_large_logits_do_not_overflow(self):

@@ -227,25 +227,29 @@ class TestPlotWeights:
 
     @staticmethod
     def stacks(fig):
-        """Bar heights per output, as an array (outputs, bars)."""
-        ax = fig.axes[0]
-        return np.array([[patch.get_height() for patch in c.patches] for c in ax.containers])
+        """Bar heights per output, as an array (outputs, panels)."""
+        return np.array([[c.patches[0].get_height() for c in ax.containers] for ax in fig.axes]).T
 
-    def test_returns_figure_with_title_and_labels(self, figure):
+    def test_returns_figure_with_titles_and_labels(self, figure):
         assert isinstance(figure, Figure)
-        ax = figure.axes[0]
-        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        assert len(figure.axes) == 3
+        for ax in figure.axes:
+            assert ax.get_title() and ax.get_ylabel()
 
     def test_title_shows_parameters_and_z(self, figure):
-        title = figure.axes[0].get_title()
-        assert "β = 1.00" in title
-        assert "(2.00, 1.00)" in title
+        title = figure.get_suptitle()
+        assert "β = 1," in title
+        assert "(2, 1)" in title
         assert f"Z = {TWO_Z:.4f}" in title
 
-    def test_title_follows_the_sliders(self):
-        fig = normalizer.plot_weights(-1.0, 0.5, beta=0.5)
-        z = 0.6 * math.exp(-2) + 0.4 * math.exp(1)
-        assert fig.axes[0].get_title() == f"β = 0.50, r = (-1.00, 0.50): Z = {z:.4f}"
+    @pytest.mark.parametrize("beta", [0.5, 0.7, 1.5, 3.0])
+    def test_title_shows_the_beta_z_is_computed_with(self, beta):
+        """Regression: the title rounded beta to 2 decimals while Z used the exact beta."""
+        fig = normalizer.plot_weights(-1.0, 0.5, beta=beta)
+        z = 0.6 * math.exp(-1 / beta) + 0.4 * math.exp(0.5 / beta)
+        assert fig.get_suptitle() == f"β = {beta:g}, r = (-1, 0.5): Z = {z:.4f}"
+        shown = float(fig.get_suptitle().split("β = ")[1].split(",")[0])
+        assert shown == beta
         plt.close(fig)
 
     def test_weights_depend_on_beta(self):
@@ -265,10 +269,18 @@ class TestPlotWeights:
         expected = np.array([0.6 * math.e**2, 0.4 * math.e]) / TWO_Z
         np.testing.assert_allclose(heights[:, 2], expected, rtol=1e-12)
 
+    def test_a_large_z_does_not_flatten_the_probability_bars(self):
+        """Regression: at beta = 0.5, Z = 35.7 set the scale of all three bars."""
+        fig = normalizer.plot_weights(2.0, 1.0, beta=0.5)
+        reference, weights, divided = fig.axes
+        assert reference.get_ylim()[1] < 1.5 and divided.get_ylim()[1] < 1.5
+        assert weights.get_ylim()[1] > 0.6 * math.exp(4)
+        plt.close(fig)
+
     def test_outputs_are_told_apart_by_more_than_colour(self, figure):
         containers = figure.axes[0].containers
         assert containers[0].patches[0].get_hatch() != containers[1].patches[0].get_hatch()
-        labels = figure.axes[0].get_legend_handles_labels()[1]
+        labels = figure.axes[-1].get_legend_handles_labels()[1]
         assert any("output 1" in label for label in labels)
 
 
@@ -281,46 +293,37 @@ class TestPlotLogZAgainstBeta:
         yield fig
         plt.close(fig)
 
-    def test_returns_figure_with_titles_and_labels(self, figure):
+    def test_returns_figure_with_title_and_labels(self, figure):
         assert isinstance(figure, Figure)
-        assert len(figure.axes) == 2
-        for ax in figure.axes:
-            assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
-            assert ax.get_xscale() == "log"
+        (ax,) = figure.axes
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
 
     def test_title_shows_the_parameters(self, figure):
         title = figure.axes[0].get_title()
         assert "(0.6, 0.4)" in title and "(2, 1)" in title
 
-    def test_log_z_curve_is_the_closed_form(self, figure):
-        left, right = figure.axes
+    def test_curve_is_beta_log_z_in_closed_form(self, figure):
+        (ax,) = figure.axes
         log_z = np.log(0.6 * np.exp(2 / self.betas) + 0.4 * np.exp(1 / self.betas))
-        np.testing.assert_allclose(left.lines[0].get_xdata(), self.betas)
-        np.testing.assert_allclose(left.lines[0].get_ydata(), log_z, rtol=1e-12)
-        np.testing.assert_allclose(right.lines[0].get_ydata(), self.betas * log_z, rtol=1e-12)
+        np.testing.assert_allclose(ax.lines[0].get_xdata(), self.betas)
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), self.betas * log_z, rtol=1e-12)
 
-    def test_bound_curves(self, figure):
-        left, right = figure.axes
-        np.testing.assert_allclose(left.lines[1].get_ydata(), 1.6 / self.betas, rtol=1e-12)
-        np.testing.assert_allclose(left.lines[2].get_ydata(), 2.0 / self.betas, rtol=1e-12)
-        np.testing.assert_allclose(right.lines[1].get_ydata(), 1.6, rtol=1e-12)
-        np.testing.assert_allclose(right.lines[2].get_ydata(), 2.0, rtol=1e-12)
+    def test_bound_lines(self, figure):
+        (ax,) = figure.axes
+        np.testing.assert_allclose(ax.lines[1].get_ydata(), 1.6, rtol=1e-12)
+        np.testing.assert_allclose(ax.lines[2].get_ydata(), 2.0, rtol=1e-12)
 
-    def test_log_z_lies_between_the_bounds(self, figure):
-        lower, log_z, upper = (figure.axes[0].lines[k].get_ydata() for k in (1, 0, 2))
-        assert (lower <= log_z).all() and (log_z <= upper).all()
-
-    def test_log_y_axis_only_when_everything_is_positive(self, figure):
-        assert figure.axes[0].get_yscale() == "log"
-        fig = normalizer.plot_log_z_against_beta([0.5, 0.5], [-1.0, 0.5], betas=self.betas)
-        assert fig.axes[0].get_yscale() == "linear"
-        plt.close(fig)
+    def test_beta_log_z_lies_between_the_bounds_and_reaches_both(self, figure):
+        beta_log_z, lower, upper = (figure.axes[0].lines[k].get_ydata() for k in range(3))
+        assert (lower <= beta_log_z).all() and (beta_log_z <= upper).all()
+        assert upper[0] - beta_log_z[0] < 0.01 and beta_log_z[-1] - lower[-1] < 0.01
 
     def test_upper_bound_uses_the_support_only(self):
         # Output 2 has pi_ref = 0: its reward of 5 cannot raise Z, so max r is 1.
         fig = normalizer.plot_log_z_against_beta([1.0, 0.0], [1.0, 5.0], betas=self.betas)
-        np.testing.assert_allclose(fig.axes[0].lines[2].get_ydata(), 1.0 / self.betas)
-        np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), 1.0 / self.betas)
+        np.testing.assert_allclose(fig.axes[0].lines[2].get_ydata(), 1.0)
+        np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), 1.0, rtol=1e-12)
         plt.close(fig)
 
     def test_default_betas(self):

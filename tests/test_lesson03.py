@@ -305,6 +305,19 @@ class TestPlotBeforeAfter:
         with pytest.raises(ValueError, match="labels"):
             distribution.plot_before_after([0.6, 0.4], [2.0, 1.0], labels=["only one"])
 
+    def test_legend_hides_no_bar_and_no_value_label(self):
+        """Regression: in the slider figure the legend covered the tall bar's label."""
+        fig = distribution.plot_three_rewards(r1=5.0, r2=-5.0, r3=-5.0, beta=0.1)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        legend = ax.get_legend().get_window_extent(renderer)
+        covered = [bar for c in ax.containers for bar in c]
+        covered += list(ax.texts)
+        for artist in covered:
+            assert not legend.overlaps(artist.get_window_extent(renderer))
+        plt.close(fig)
+
     def test_value_labels_show_pi_star(self):
         fig = distribution.plot_before_after([0.6, 0.4], [2.0, 1.0])
         texts = [text.get_text() for text in fig.axes[0].texts]
@@ -317,7 +330,7 @@ class TestPlotThreeRewards:
         weights = [0.2 * math.exp(4), 0.5 * math.exp(2), 0.3]
         pi = [w / sum(weights) for w in weights]
         title = fig.axes[0].get_title()
-        assert "r = (2.0, 1.0, 0.0)" in title and "β = 0.50" in title
+        assert "r = (2, 1, 0)" in title and "β = 0.5 " in title
         assert f"π* = ({pi[0]:.2f}, {pi[1]:.2f}, {pi[2]:.2f})" in title
 
     def test_bar_heights_are_pi_star(self):

@@ -7,6 +7,7 @@ by hand), never from the code under test.
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from exercise_contract import (
@@ -276,6 +277,17 @@ class TestPlotRewardKlVsBeta:
         # beta -> infinity: E_ref[r] = 1.1 and KL 0; beta -> 0: reward of B and -log pi_ref(B).
         np.testing.assert_allclose(left_levels, [1.1, 2.0], rtol=1e-12)
         np.testing.assert_allclose(right_levels, [0.0, -math.log(0.3)], rtol=1e-12)
+
+    def test_legends_sit_off_the_limit_lines(self):
+        """Regression: both legends were drawn on top of the dashed beta -> 0 lines."""
+        fig = temperature.plot_reward_kl_vs_beta(REF, REWARDS, GRID)
+        fig.canvas.draw()
+        for ax in fig.axes:
+            box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+            for line in ax.get_lines()[1:]:
+                level = ax.transData.transform((1.0, line.get_ydata()[0]))[1]
+                assert not box.y0 <= level <= box.y1, line.get_label()
+        plt.close(fig)
 
     def test_tied_best_outputs_share_the_kl_limit(self):
         fig = temperature.plot_reward_kl_vs_beta([0.1, 0.3, 0.6], [2.0, 2.0, 0.0], GRID)

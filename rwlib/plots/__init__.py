@@ -40,6 +40,27 @@ def positive_grid(values, name: str = "betas"):
     return np.sort(values)
 
 
+def log_steps(low: float, high: float) -> tuple[float, ...]:
+    """Slider values from ``low`` to ``high``: 1, 1.5, 2, 3, 5 and 7 times each power of ten.
+
+    Each value prints exactly with ``:g`` (0.15, not 0.15000000000000002), so a
+    figure title that prints the slider's value shows the number it computed
+    with. Use it as ``SelectionSlider(options=log_steps(0.1, 100), value=1.0)``.
+
+    Examples
+    --------
+    >>> log_steps(0.5, 10)
+    (0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0)
+    """
+    low_power, high_power = int(np.floor(np.log10(low))), int(np.ceil(np.log10(high)))
+    values = (
+        float(f"{mantissa}e{power}")
+        for power in range(low_power, high_power + 1)
+        for mantissa in (1, 1.5, 2, 3, 5, 7)
+    )
+    return tuple(value for value in values if low <= value <= high)
+
+
 def caption(figure) -> str:
     """The figure's titles as one line of text: its suptitle, then each axes' title."""
     titles = [figure.get_suptitle()] + [axes.get_title() for axes in figure.axes]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rwlib.plots import MARKERS, OKABE_ITO, REF_STYLE, STAR_STYLE
+from rwlib.plots.style import OKABE_ITO, REF_STYLE, STAR_STYLE, finish, one_distribution, series
 from rwlib.reward_weighted import reward_weighted
 
 
@@ -36,8 +36,9 @@ def plot_before_after(ref, rewards, beta=1.0, labels=None, title=None):
     -------
     matplotlib.figure.Figure
         One axes: pi_ref as hatched light-blue bars (``//``), pi* as dotted
-        vermillion bars (``..``) with its value printed above each bar. The
-        heights of the pi* bars sum to 1.
+        vermillion bars (``..``) with its value printed above each bar, and the
+        legend outside the axes, where it hides no bar or label. The heights of
+        the pi* bars sum to 1.
 
     Raises
     ------
@@ -66,13 +67,8 @@ def plot_before_after(ref, rewards, beta=1.0, labels=None, title=None):
     """
     import matplotlib.pyplot as plt
 
-    ref = np.asarray(ref, dtype=float)
-    rewards = np.asarray(rewards, dtype=float)
+    ref, rewards, labels = one_distribution(ref, rewards, labels)
     pi_star = reward_weighted(ref, rewards, beta)
-    if labels is None:
-        labels = [f"y{i + 1}" for i in range(len(ref))]
-    if len(labels) != len(ref):
-        raise ValueError(f"labels: give one name per output ({len(ref)}), got {len(labels)}")
     if title is None:
         title = f"β = {beta:g}: reweight by exp(r/β), then renormalise"
 
@@ -84,12 +80,7 @@ def plot_before_after(ref, rewards, beta=1.0, labels=None, title=None):
     ax.bar_label(after, fmt="%.2f", padding=2, fontsize=9)
     ax.set_xticks(x, [f"{name}\nr = {r:g}" for name, r in zip(labels, rewards, strict=True)])
     ax.set_ylim(0, 1.15 * max(ref.max(), pi_star.max()))
-    ax.set_xlabel("output")
-    ax.set_ylabel("probability")
-    ax.set_title(title)
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title, "output", "probability", legend="outside", grid=False)
 
 
 def plot_three_rewards(
@@ -111,9 +102,10 @@ def plot_three_rewards(
     Returns
     -------
     matplotlib.figure.Figure
-        The figure of :func:`plot_before_after`, titled with the rewards, beta
-        and the resulting pi* (two decimals), so that a moved slider shows in
-        the title.
+        The figure of :func:`plot_before_after`, titled with the rewards and
+        beta as given (``:g``, exact for slider steps such as 0.1 or
+        :func:`rwlib.plots.log_steps`) and the resulting pi* (two decimals), so
+        that a moved slider shows in the title.
 
     See Also
     --------
@@ -124,14 +116,14 @@ def plot_three_rewards(
     >>> from rwlib.plots import distribution
     >>> fig = distribution.plot_three_rewards(r1=1.0, r2=1.0, r3=1.0)
     >>> fig.axes[0].get_title()  # equal rewards: pi* = pi_ref
-    'r = (1.0, 1.0, 1.0), β = 1.00 → π* = (0.20, 0.50, 0.30)'
+    'r = (1, 1, 1), β = 1 → π* = (0.20, 0.50, 0.30)'
     >>> import matplotlib.pyplot as plt
     >>> plt.close(fig)
     """
     rewards = np.array([r1, r2, r3], dtype=float)
     pi_star = reward_weighted(ref, rewards, beta)
     title = (
-        f"r = ({r1:.1f}, {r2:.1f}, {r3:.1f}), β = {beta:.2f} → "
+        f"r = ({r1:g}, {r2:g}, {r3:g}), β = {beta:g} → "
         f"π* = ({pi_star[0]:.2f}, {pi_star[1]:.2f}, {pi_star[2]:.2f})"
     )
     return plot_before_after(ref, rewards, beta, labels=labels, title=title)
@@ -201,7 +193,6 @@ def plot_support(
     if new_rewards is None:
         new_rewards = np.linspace(0.0, 45.0, 181)
     new_rewards = np.asarray(new_rewards, dtype=float)
-    colours = (OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], OKABE_ITO["purple"])
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
     for i, eps in enumerate(tiny):
         ref = np.array([*ref_rest[:-1], ref_rest[-1] - eps, eps], dtype=float)
@@ -212,10 +203,9 @@ def plot_support(
         ax.semilogy(
             new_rewards,
             share,
-            color=colours[i % len(colours)],
-            marker=MARKERS[i % len(MARKERS)],
             markevery=max(1, len(new_rewards) // 12),
             label=rf"$\pi_\mathrm{{ref}}$(new) = {eps:g}",
+            **series(i),
         )
     ax.axhline(0.5, color=OKABE_ITO["black"], linestyle="--", linewidth=1)
     ax.annotate(
@@ -236,9 +226,6 @@ def plot_support(
         fontsize=9,
     )
     ax.set_ylim(1e-18, 3.0)
-    ax.set_xlabel("reward r of the new output")
-    ax.set_ylabel(r"$\pi^*$(new output), log scale")
-    ax.set_title(f"β = {beta:g}: π* of a new output with tiny π_ref, as its reward grows")
-    ax.legend(loc="center right")
-    fig.tight_layout()
-    return fig
+    title = f"β = {beta:g}: π* of a new output with tiny π_ref, as its reward grows"
+    ylabel = r"$\pi^*$(new output), log scale"
+    return finish(fig, ax, title, "reward r of the new output", ylabel, "center right", False)

@@ -2,9 +2,9 @@ r"""Figures of the normalization factor Z, for ``notebooks/02_normalization_fact
 
 .. math:: Z(x) = \sum_y \pi_\mathrm{ref}(y \mid x)\, e^{r(x, y)/\beta}
 
-Two figures: :func:`plot_weights` stacks the weights ``ref * exp(r / beta)`` up to Z
-(the derivation of Z in one picture), and :func:`plot_log_z_against_beta` shows
-``log Z`` between its bounds ``E_ref[r] / beta`` and ``max r / beta`` as beta varies.
+Two figures: :func:`plot_weights` stacks ``ref * exp(r / beta)`` up to Z (the
+derivation of Z in one picture), and :func:`plot_log_z_against_beta` shows
+``beta log Z`` between its bounds ``E_ref[r]`` and ``max r`` as beta varies.
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rwlib.plots import MARKERS, OKABE_ITO, tuple_text
+from rwlib.plots import positive_grid, tuple_text
+from rwlib.plots.style import SERIES_COLOURS, finish, one_distribution, series
 from rwlib.reward_weighted import log_normalization_factor, normalization_factor
 
-_OUTPUT_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], OKABE_ITO["purple"])
 _OUTPUT_HATCHES = ("", "//", "..", "xx")
 
 
 def plot_weights(r1: float = 2.0, r2: float = 1.0, beta: float = 1.0, ref=(0.6, 0.4)):
-    r"""Stack the two-output weights ``ref * exp(r / beta)`` up to Z, next to ``ref`` and ``pi*``.
+    r"""Stack the two-output weights ``ref * exp(r / beta)`` up to Z, between ``ref`` and ``pi*``.
 
-    Three stacked bars, one segment per output: the reference (total 1), the
-    unnormalised weights :math:`\pi_\mathrm{ref}(y)\, e^{r(y)/\beta}` (total Z),
-    and the weights divided by Z (total 1 again).
+    Three panels, one stacked bar each, one segment per output: the reference
+    (total 1), the unnormalised weights :math:`\pi_\mathrm{ref}(y)\, e^{r(y)/\beta}`
+    (total Z, on its own vertical scale, so that a large Z does not flatten the
+    other two bars), and the weights divided by Z (total 1 again).
 
     Parameters
     ----------
@@ -38,61 +39,60 @@ def plot_weights(r1: float = 2.0, r2: float = 1.0, beta: float = 1.0, ref=(0.6, 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes; its title shows beta, the rewards and Z to 4 decimals. The
-        middle bar's segments have heights ``ref * exp(r / beta)`` and add up to Z.
+        Three axes (reference, weights, divided by Z), each with one container
+        per output; the middle one's segments have heights ``ref * exp(r / beta)``
+        and add up to Z. The suptitle shows beta and the rewards as given
+        (``:g``) and Z to 4 decimals.
 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
     >>> fig = plot_weights(2.0, 1.0, beta=1.0)
-    >>> fig.axes[0].get_title()
-    'β = 1.00, r = (2.00, 1.00): Z = 5.5207'
+    >>> fig.get_suptitle()
+    'β = 1, r = (2, 1): Z = 5.5207'
     >>> plt.close(fig)
     """
-    ref = np.asarray(ref, dtype=float)
-    rewards = np.array([r1, r2], dtype=float)
+    ref, rewards, _ = one_distribution(ref, [r1, r2])
     z = normalization_factor(ref, rewards, beta)
     weights = ref * np.exp(rewards / beta)
-    bars = {
-        "reference\n" + r"$\pi_\mathrm{ref}$": ref,
-        "weights\n" + r"$\pi_\mathrm{ref}\, e^{r/\beta}$": weights,
-        "divided by Z\n" + r"$\pi_\mathrm{ref}\, e^{r/\beta} / Z$": weights / z,
-    }
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    positions = np.arange(len(bars))
-    bottoms = np.zeros(len(bars))
-    for k in range(len(ref)):
-        heights = np.array([values[k] for values in bars.values()])
-        stack = ax.bar(
-            positions,
-            heights,
-            bottom=bottoms,
-            width=0.6,
-            color=_OUTPUT_COLOURS[k % len(_OUTPUT_COLOURS)],
-            hatch=_OUTPUT_HATCHES[k % len(_OUTPUT_HATCHES)],
-            edgecolor="white",
-            label=f"output {k + 1} (r = {rewards[k]:.2f})",
-        )
-        bottoms += heights
-    ax.bar_label(stack, labels=[f"total {total:.4f}" for total in bottoms], padding=3)
-    ax.axhline(1.0, color=OKABE_ITO["black"], linestyle=":", linewidth=1, label="1")
-    ax.set_xticks(positions, list(bars))
-    ax.set_ylim(0, 1.15 * max(bottoms.max(), 1.0))
-    ax.set_ylabel("stacked weight")
-    ax.set_xlabel("before reweighting, after, after dividing by Z")
-    ax.set_title(f"β = {beta:.2f}, r = ({r1:.2f}, {r2:.2f}): Z = {z:.4f}")
-    ax.legend(loc="upper left", fontsize="small")
+    panels = [
+        ("reference", r"$\pi_\mathrm{ref}$", "probability", ref),
+        ("weights (total Z)", r"$\pi_\mathrm{ref}\, e^{r/\beta}$", "weight", weights),
+        ("divided by Z", r"$\pi_\mathrm{ref}\, e^{r/\beta} / Z$", "probability", weights / z),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(9.0, 4.2))
+    for ax, (name, formula, ylabel, values) in zip(axes, panels, strict=True):
+        bottom = 0.0
+        for k, value in enumerate(values):
+            stack = ax.bar(
+                [0],
+                [value],
+                bottom=bottom,
+                width=0.6,
+                color=SERIES_COLOURS[k % len(SERIES_COLOURS)],
+                hatch=_OUTPUT_HATCHES[k % len(_OUTPUT_HATCHES)],
+                edgecolor="white",
+                label=f"output {k + 1} (r = {rewards[k]:g})",
+            )
+            bottom += value
+        ax.bar_label(stack, labels=[f"total {bottom:.4f}"], padding=3)
+        ax.set_xticks([0], [formula])
+        ax.set_xlim(-0.8, 0.8)
+        ax.set_ylim(0, 1.18 * max(bottom, 1.0))
+        finish(fig, ax, name, "", ylabel, legend=None, grid=False)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    fig.suptitle(f"β = {beta:g}, r = ({r1:g}, {r2:g}): Z = {z:.4f}")
     fig.tight_layout()
     return fig
 
 
 def plot_log_z_against_beta(ref=(0.6, 0.4), rewards=(2.0, 1.0), betas=None):
-    r"""log Z against beta, between its bounds ``E_ref[r] / beta`` and ``max r / beta``.
+    r"""beta log Z against beta, between its bounds ``E_ref[r]`` and ``max r``.
 
-    Left: :math:`\log Z` and the two bounds against :math:`\beta`, both axes
-    logarithmic when every plotted value is positive. Right: the same three
-    curves multiplied by :math:`\beta`, so that the bounds become the constants
-    :math:`\mathbb{E}_\mathrm{ref}[r]` and :math:`\max r`.
+    Multiplied by :math:`\beta`, the bounds
+    :math:`e^{\mathbb{E}_\mathrm{ref}[r]/\beta} \le Z \le e^{\max r/\beta}` become
+    the constants :math:`\mathbb{E}_\mathrm{ref}[r]` and :math:`\max r` (the largest
+    reward within the support), and :math:`\beta \log Z` slides from one to the other.
 
     Parameters
     ----------
@@ -106,55 +106,37 @@ def plot_log_z_against_beta(ref=(0.6, 0.4), rewards=(2.0, 1.0), betas=None):
     Returns
     -------
     matplotlib.figure.Figure
-        Two axes. The first line of each is log Z (left) or beta log Z (right)
-        at ``betas``; the next two are the lower and the upper bound.
+        One axes, logarithmic beta axis. Its first line is beta log Z at
+        ``betas``; the next two are the lower bound E_ref[r] and the upper
+        bound max r.
 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
     >>> fig = plot_log_z_against_beta([0.6, 0.4], [2.0, 1.0])
-    >>> fig.axes[0].get_title()
-    'log Z between its bounds: π_ref = (0.6, 0.4), r = (2, 1)'
+    >>> print(fig.axes[0].get_title())
+    β log Z slides from max r (small β) to E_ref[r] (large β)
+    π_ref = (0.6, 0.4), r = (2, 1)
     >>> plt.close(fig)
     """
-    ref = np.asarray(ref, dtype=float)
-    rewards = np.asarray(rewards, dtype=float)
-    betas = np.logspace(-2, 2, 81) if betas is None else np.asarray(betas, dtype=float)
-    log_z = log_normalization_factor(ref, rewards, betas[:, None])
+    ref, rewards, _ = one_distribution(ref, rewards)
+    betas = np.logspace(-2, 2, 81) if betas is None else positive_grid(betas)
+    beta_log_z = betas * log_normalization_factor(ref, rewards, betas[:, None])
     mean_reward = float(ref @ rewards)
     best_reward = float(rewards[ref > 0].max())
-    # (values of log Z or a bound, label on the left, label on the right, colour, line, marker)
+    lower = rf"lower bound $\mathbb{{E}}_\mathrm{{ref}}[r]$ = {mean_reward:g}"
     curves = [
-        (log_z, r"$\log Z$", r"$\beta \log Z$", "blue", "-", MARKERS[0]),
-        (mean_reward / betas, r"lower bound $\mathbb{E}_\mathrm{ref}[r]/\beta$",
-         r"$\mathbb{E}_\mathrm{ref}[r]$", "orange", "--", MARKERS[1]),
-        (best_reward / betas, r"upper bound $\max r/\beta$", r"$\max r$",
-         "green", ":", MARKERS[2]),
-    ]  # fmt: skip
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
-    for values, left_label, right_label, colour, style, marker in curves:
-        for ax, y, label in ((left, values, left_label), (right, betas * values, right_label)):
-            ax.plot(
-                betas,
-                y,
-                color=OKABE_ITO[colour],
-                linestyle=style,
-                marker=marker,
-                markevery=max(1, len(betas) // 8),
-                label=label,
-            )
-    left.set_xscale("log")
-    right.set_xscale("log")
-    if all((values > 0).all() for values, *_ in curves):
-        left.set_yscale("log")
-    setting = f"π_ref = {tuple_text(ref)}, r = {tuple_text(rewards)}"
-    left.set_title(f"log Z between its bounds: {setting}")
-    left.set_xlabel("β (log scale)")
-    left.set_ylabel("log Z" + (" (log scale)" if left.get_yscale() == "log" else ""))
-    right.set_title("β log Z: from max r (small β) to E_ref[r] (large β)")
-    right.set_xlabel("β (log scale)")
-    right.set_ylabel("β log Z")
-    left.legend(fontsize="small")
-    right.legend(fontsize="small")
-    fig.tight_layout()
-    return fig
+        (beta_log_z, r"$\beta \log Z$", "-"),
+        (np.full_like(betas, mean_reward), lower, "--"),
+        (np.full_like(betas, best_reward), rf"upper bound $\max r$ = {best_reward:g}", ":"),
+    ]
+    fig, ax = plt.subplots(figsize=(8.0, 4.2))
+    for k, (values, label, style) in enumerate(curves):
+        every = max(1, len(betas) // 8)
+        ax.plot(betas, values, linestyle=style, markevery=every, label=label, **series(k))
+    ax.set_xscale("log")
+    title = (
+        "β log Z slides from max r (small β) to E_ref[r] (large β)\n"
+        f"π_ref = {tuple_text(ref)}, r = {tuple_text(rewards)}"
+    )
+    return finish(fig, ax, title, "β (log scale)", "β log Z", legend="outside")

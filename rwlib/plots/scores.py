@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rwlib.plots import OKABE_ITO
+from rwlib.plots.style import OKABE_ITO, finish
 from rwlib.scores import normalize, softmax
 
 
@@ -92,12 +92,8 @@ def plot_two_rules(scores, labels=None):
         x, [f"{name}\nscore {s}" for name, s in zip(names, _number_texts(scores), strict=True)]
     )
     ax.set_ylim(0, 1.12)
-    ax.set_xlabel("outcome")
-    ax.set_ylabel("probability")
-    ax.set_title(f"The same scores ({', '.join(_number_texts(scores))}) under two rules")
-    ax.legend(loc="upper right", frameon=False)
-    fig.tight_layout()
-    return fig
+    title = f"The same scores ({', '.join(_number_texts(scores))}) under two rules"
+    return finish(fig, ax, title, "outcome", "probability", grid=False)
 
 
 def plot_softmax_shift_temperature(
@@ -124,7 +120,9 @@ def plot_softmax_shift_temperature(
     -------
     matplotlib.figure.Figure
         One axes with one bar per outcome, each labelled with its probability;
-        the title shows ``c``, ``T`` and the probabilities (three decimals).
+        the title shows ``c`` and ``T`` as given (``:g``, so a slider value of
+        :func:`rwlib.plots.log_steps` prints exactly) and the probabilities to
+        three significant digits (so that 4.5e-05 does not print as 0).
 
     Raises
     ------
@@ -140,7 +138,7 @@ def plot_softmax_shift_temperature(
     >>> import matplotlib.pyplot as plt
     >>> fig = plot_softmax_shift_temperature([12, 7, 1], shift=5.0, temperature=2.0)
     >>> fig.axes[0].get_title()
-    'c = 5.0, T = 2.00: P = (0.921, 0.076, 0.004)'
+    'c = 5, T = 2: P = (0.921, 0.0756, 0.00376)'
     >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
@@ -178,9 +176,6 @@ def plot_softmax_shift_temperature(
         x, [f"{name}\nlogit + c = {z:.1f}" for name, z in zip(names, shifted, strict=True)]
     )
     ax.set_ylim(0, 1.12)
-    ax.set_xlabel("outcome")
-    ax.set_ylabel("probability  softmax((z + c) / T)")
-    shown = ", ".join(f"{p:.3f}" for p in probabilities)
-    ax.set_title(f"c = {float(shift):.1f}, T = {temperature:.2f}: P = ({shown})")
-    fig.tight_layout()
-    return fig
+    shown = ", ".join(f"{p:.3g}" for p in probabilities)
+    title = f"c = {float(shift):g}, T = {temperature:g}: P = ({shown})"
+    return finish(fig, ax, title, "outcome", "probability  softmax((z + c) / T)", None, False)

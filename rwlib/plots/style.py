@@ -85,8 +85,8 @@ def finish(figure, ax, title, xlabel, ylabel, legend="upper right", grid=True):
     ax : matplotlib.axes.Axes
     title, xlabel, ylabel : str
     legend : str or None, default "upper right"
-        The legend's ``loc`` (small font, a white frame so that it hides no
-        line it overlaps silently); ``None`` for no legend.
+        The legend's ``loc``, in a small font; ``"outside"`` puts it to the right
+        of the axes, where it can hide no bar, label or line; ``None`` for no legend.
     grid : bool, default True
         A light grid.
 
@@ -104,7 +104,9 @@ def finish(figure, ax, title, xlabel, ylabel, legend="upper right", grid=True):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    if legend is not None:
+    if legend == "outside":
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize="small")
+    elif legend is not None:
         ax.legend(loc=legend, fontsize="small")
     if grid:
         ax.grid(alpha=0.3)

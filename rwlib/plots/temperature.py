@@ -12,34 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import MARKERS, OKABE_ITO, positive_grid, tuple_text
-
-_COLOURS = (
-    OKABE_ITO["blue"],
-    OKABE_ITO["orange"],
-    OKABE_ITO["green"],
-    OKABE_ITO["vermillion"],
-    OKABE_ITO["sky"],
-    OKABE_ITO["purple"],
-)
-
-
-def _example(ref, rewards, labels):
-    """Check one distribution, its rewards and its labels; return them as arrays and a list."""
-    ref = np.asarray(ref, dtype=float)
-    rewards = np.asarray(rewards, dtype=float)
-    if ref.ndim != 1 or rewards.shape != ref.shape:
-        raise ValueError(
-            f"ref and rewards must be 1-d with one entry per output, got shapes {ref.shape} "
-            f"and {rewards.shape}; these figures show a single distribution"
-        )
-    rw.reward_weighted(ref, rewards)  # the library's input checks, with their messages
-    if labels is None:
-        labels = [f"y{i + 1}" for i in range(len(ref))]
-    labels = [str(label) for label in labels]
-    if len(labels) != len(ref):
-        raise ValueError(f"labels has {len(labels)} entries for {len(ref)} outputs; give one each")
-    return ref, rewards, labels
+from rwlib.plots import positive_grid, tuple_text
+from rwlib.plots.style import OKABE_ITO, finish, one_distribution, series
 
 
 def _setting(ref, rewards) -> str:
@@ -83,7 +57,7 @@ def plot_pi_star_vs_beta(ref, rewards, betas, labels=None):
     >>> fig.axes[0].get_xscale()
     'log'
     """
-    ref, rewards, labels = _example(ref, rewards, labels)
+    ref, rewards, labels = one_distribution(ref, rewards, labels)
     betas = positive_grid(betas)
     pi_star = rw.reward_weighted(ref, rewards, betas[:, None])
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -91,22 +65,14 @@ def plot_pi_star_vs_beta(ref, rewards, betas, labels=None):
         ax.plot(
             betas,
             pi_star[:, i],
-            color=_COLOURS[i % len(_COLOURS)],
-            marker=MARKERS[i % len(MARKERS)],
             markevery=max(1, len(betas) // 10),
             label=f"{label}: π_ref = {ref[i]:g}, r = {rewards[i]:g}",
+            **series(i),
         )
     ax.set_xscale("log")
     ax.set_ylim(-0.03, 1.03)
-    ax.set_xlabel("β (log scale)")
-    ax.set_ylabel("π*(y)")
-    ax.set_title(
-        "π* against β: small β picks the best output within the support\n" + _setting(ref, rewards)
-    )
-    ax.legend(loc="center left", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    title = "π* against β: small β picks the best output within the support\n"
+    return finish(fig, ax, title + _setting(ref, rewards), "β (log scale)", "π*(y)", "center left")
 
 
 def plot_reward_kl_vs_beta(ref, rewards, betas):
@@ -140,7 +106,7 @@ def plot_reward_kl_vs_beta(ref, rewards, betas):
     Larger β: less reward, and π* stays closer to π_ref
     π_ref = (0.6, 0.4), r = (2, 1)
     """
-    ref, rewards, _ = _example(ref, rewards, None)
+    ref, rewards, _ = one_distribution(ref, rewards)
     betas = positive_grid(betas)
     pi_star = rw.reward_weighted(ref, rewards, betas[:, None])
     mean_reward = rw.expected_reward(pi_star, rewards)
@@ -152,8 +118,6 @@ def plot_reward_kl_vs_beta(ref, rewards, betas):
     left.plot(betas, mean_reward, color=OKABE_ITO["blue"], marker="o", markevery=8, label="E_π*[r]")
     left.axhline(best, color="grey", linestyle="--", label=f"β → 0: best reward {best:g}")
     left.axhline(ref_reward, color="grey", linestyle=":", label=f"β → ∞: E_ref[r] = {ref_reward:g}")
-    left.set_ylabel("expected reward")
-    left.set_title("Expected reward E_π*[r]")
     right.plot(
         betas, kl, color=OKABE_ITO["vermillion"], marker="s", markevery=8, label="KL(π* ‖ π_ref)"
     )
@@ -164,13 +128,13 @@ def plot_reward_kl_vs_beta(ref, rewards, betas):
         label=f"β → 0: −log π_ref(best) = {kl_at_zero:.3f}",
     )
     right.axhline(0.0, color="grey", linestyle=":", label="β → ∞: 0")
-    right.set_ylabel("KL (nats)")
-    right.set_title("KL(π* ‖ π_ref)")
-    for ax in (left, right):
+    for ax, title, ylabel in (
+        (left, "Expected reward E_π*[r]", "expected reward"),
+        (right, "KL(π* ‖ π_ref)", "KL (nats)"),
+    ):
         ax.set_xscale("log")
-        ax.set_xlabel("β (log scale)")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize="small")
+        # between the two limit lines, on the right, where the curves have flattened
+        finish(fig, ax, title, "β (log scale)", ylabel, legend="center right")
     fig.suptitle("Larger β: less reward, and π* stays closer to π_ref\n" + _setting(ref, rewards))
     fig.tight_layout()
     return fig
@@ -211,7 +175,7 @@ def plot_reward_kl_tradeoff(ref, rewards, betas, label_betas=(), others=None):
     >>> [text.get_text() for text in fig.axes[0].texts]
     ['β = 1']
     """
-    ref, rewards, _ = _example(ref, rewards, None)
+    ref, rewards, _ = one_distribution(ref, rewards)
     betas = positive_grid(betas)
     pi_star = rw.reward_weighted(ref, rewards, betas[:, None])
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -247,6 +211,7 @@ def plot_reward_kl_tradeoff(ref, rewards, betas, label_betas=(), others=None):
             color=OKABE_ITO["orange"],
             markeredgecolor="black",
             label="π* at the labelled β",
+            zorder=4,
         )
         for beta, x, y in zip(label_betas, kl, reward, strict=True):
             ax.annotate(
@@ -257,20 +222,16 @@ def plot_reward_kl_tradeoff(ref, rewards, betas, label_betas=(), others=None):
                 fontsize=9,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"},
             )
-    ax.set_xlabel("KL(π ‖ π_ref) (nats)")
-    ax.set_ylabel("expected reward E_π[r]")
-    ax.set_title("Reward–KL trade-off: π* traces the frontier\n" + _setting(ref, rewards))
-    ax.legend(loc="lower right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    title = "Reward–KL trade-off: π* traces the frontier\n" + _setting(ref, rewards)
+    return finish(fig, ax, title, "KL(π ‖ π_ref) (nats)", "expected reward E_π[r]", "lower right")
 
 
 def plot_temperature(beta, ref, rewards, labels=None):
     r"""Bars of ``ref`` and ``pi*`` at one beta; the title gives beta, pi*, E[r] and KL.
 
-    Meant for a slider: ``interact(shown(plot_temperature), beta=FloatLogSlider(...),
-    ref=fixed(ref), rewards=fixed(rewards))``.
+    Meant for a slider: ``interact(shown(plot_temperature),
+    beta=SelectionSlider(options=log_steps(0.001, 1000), value=1.0), ref=fixed(ref),
+    rewards=fixed(rewards))``.
 
     Parameters
     ----------
@@ -288,7 +249,8 @@ def plot_temperature(beta, ref, rewards, labels=None):
     matplotlib.figure.Figure
         One axes with two bar groups, ``ax.containers[0]`` for ``ref`` and
         ``ax.containers[1]`` for ``pi* = rw.reward_weighted(ref, rewards, beta)``.
-        The title reads ``β = <beta>: π* = (...)`` and, on a second line,
+        The title reads ``β = <beta>: π* = (...)``, beta as given (``:g``, exact
+        for the values of :func:`rwlib.plots.log_steps`), and, on a second line,
         ``E_π*[r]`` and ``KL(π* ‖ π_ref)``, rounded to 2 decimals.
 
     Examples
@@ -298,7 +260,7 @@ def plot_temperature(beta, ref, rewards, labels=None):
     β = 1: π* = (0.80, 0.20)
     E_π*[r] = 1.80, KL(π* ‖ π_ref) = 0.09 nats
     """
-    ref, rewards, labels = _example(ref, rewards, labels)
+    ref, rewards, labels = one_distribution(ref, rewards, labels)
     pi_star = rw.reward_weighted(ref, rewards, beta)
     mean_reward = rw.expected_reward(pi_star, rewards)
     kl = rw.kl_divergence(pi_star, ref)
@@ -323,12 +285,8 @@ def plot_temperature(beta, ref, rewards, labels=None):
         positions, [f"{label}\nr = {r:g}" for label, r in zip(labels, rewards, strict=True)]
     )
     ax.set_ylim(0, 1.12)
-    ax.set_xlabel("output y (and its reward)")
-    ax.set_ylabel("probability")
-    ax.set_title(
-        f"β = {beta:.3g}: π* = ({', '.join(f'{p:.2f}' for p in pi_star)})\n"
+    title = (
+        f"β = {beta:g}: π* = ({', '.join(f'{p:.2f}' for p in pi_star)})\n"
         f"E_π*[r] = {mean_reward:.2f}, KL(π* ‖ π_ref) = {kl:.2f} nats"
     )
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    return fig
+    return finish(fig, ax, title, "output y (and its reward)", "probability", "outside", False)
