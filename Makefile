@@ -1,19 +1,24 @@
 # The two commands: `make lab` (open the course) and `make test` (run every test).
-# Both build ./.venv first when it is missing or out of date.
+# Both build ./.venv first when it is missing or out of date, with the versions of the
+# semester's lock (constraints.txt, exported from uv.lock; `make lock` refreshes both).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # pytest's own exit code 5 means "no tests were collected": never green.
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# Every install takes its versions from the lock.
+PIP    := $(BIN)/python -m pip install --quiet -c constraints.txt
+# The uv that `make lock` runs (from PyPI, into ./.venv): one version, one lock format.
+UV_VERSION := 0.13.9
 
-.PHONY: venv lab test lint bench bench-grade clean
+.PHONY: venv lab test lint lock bench bench-grade clean
 
 venv: $(VENV)/.course
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is needed, found " + sys.version.split()[0]' \
-	  || { echo "Set PYTHON=/path/to/python3.10+ and run make again."; exit 1; }
+	@$(PYTHON) -c 'import sys; assert (3, 10) <= sys.version_info < (3, 14), "the lock covers Python 3.10 to 3.13, found " + sys.version.split()[0]' \
+	  || { echo "Set PYTHON=/path/to/python3.10 ... python3.13 and run make again."; exit 1; }
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 \
 	  || { echo "$(PYTHON) has no venv module: on Debian/Ubuntu run 'sudo apt-get install python3-venv'."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -22,22 +27,25 @@ $(BIN)/python:
 # JupyterLab's defaults asked for: no news dialog, no update checks (no calls to the internet).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-$(VENV)/.course: $(BIN)/python pyproject.toml jupyterlab-overrides.json
-	$(BIN)/python -m pip install --quiet -e ".[course]"
+$(VENV)/.course: $(BIN)/python pyproject.toml constraints.txt jupyterlab-overrides.json
+	$(PIP) -e ".[course]"
 	mkdir -p $(LAB_SETTINGS) && cp jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json
 	@touch $@
 
-$(VENV)/.test: $(VENV)/.course pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[course,test]"
+# The test tools include the instructor's (rwlib[instructor]: release and grade).
+$(VENV)/.test: $(VENV)/.course pyproject.toml constraints.txt
+	$(PIP) -e ".[test]"
 	@touch $@
 
-$(VENV)/.bench: $(VENV)/.course pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[course,bench]"
+$(VENV)/.bench: $(VENV)/.course pyproject.toml constraints.txt
+	$(PIP) -e ".[bench]"
 	@touch $@
 
 # JupyterLab refuses to run as root unless told; containers often run as root.
+# The URL it prints (and opens) is the course index's, not the file browser's.
 lab: venv
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_index.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
+	  --LabApp.default_url=/lab/tree/notebooks/00_index.ipynb
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
@@ -53,6 +61,15 @@ test: lint
 	status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests, which is a failure."; exit 1; fi; \
 	exit $$status
+
+# A new lock for a new semester: the newest versions that pyproject.toml allows, for
+# Python 3.10 to 3.13 on every OS ([tool.uv] in pyproject.toml), into uv.lock, and the
+# same versions for pip into constraints.txt. Commit both; `make venv` then reinstalls.
+lock: $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/python -m uv lock --upgrade
+	$(BIN)/python -m uv export --frozen --all-extras --no-hashes --no-emit-project --quiet \
+	  -o constraints.txt
 
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_reward_weighted.py
