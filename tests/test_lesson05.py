@@ -341,7 +341,7 @@ class TestPlotPolicyGap:
         fig = optimality.plot_policy_gap(0.5, 1.0, TWO_REF, TWO_REWARDS)
         title = fig.axes[0].get_title()
         kl = kl_by_hand([0.5, 0.5], [PI_STAR_Y1, 1 - PI_STAR_Y1])
-        assert "p = 0.50, β = 1:" in title
+        assert "p = 0.5, β = 1:" in title
         assert f"J(p) = {two_output_j(0.5, 1.0):.4f}" in title
         assert f"β log Z = {BETA_LOG_Z:.4f}" in title
         assert f"KL(π ‖ π*) = {kl:.4f} nats" in title

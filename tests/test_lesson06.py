@@ -238,7 +238,7 @@ class TestPlotDpoTwoOutputs:
         assert f"margin = {margin:.2f}" in title
         assert f"DPO loss = {math.log1p(math.exp(-margin)):.3f}" in title
         pi_star = sigmoid(logit(0.6) + 1.0 / 0.5)
-        assert f"π*(y_w) = {pi_star:.2f}" in title
+        assert f"π*(y_w) = {pi_star:.3f}" in title
 
     def test_moving_a_slider_changes_the_title(self):
         titles = {

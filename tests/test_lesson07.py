@@ -325,7 +325,7 @@ class TestPlotConvergence:
         fig = estimation.plot_convergence(0.5, MODEL, TOKEN_REWARDS, samples)
         weights = np.exp(TOKEN_REWARDS[samples].sum(axis=1) / 0.5)
         title = fig.axes[0].get_title()
-        assert "β = 0.50:" in title
+        assert "β = 0.5:" in title
         assert f"Ẑ = {weights.mean():.4g}" in title
         assert f"± {weights.std(ddof=1) / 20:.2g}" in title
         assert "n = 400" in title

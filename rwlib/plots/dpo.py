@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import OKABE_ITO
+from rwlib import validate
+from rwlib.plots.style import OKABE_ITO, finish, mark
 
 
 def _finite(value, name: str) -> float:
@@ -38,20 +39,6 @@ def _open_unit(value, name: str) -> float:
 def _loss_of_margin(margins) -> np.ndarray:
     """-log sigma(m), through rw.bradley_terry of the margin against 0."""
     return -np.log(rw.bradley_terry(margins, 0.0))
-
-
-def _mark(ax, x, y, marker, colour, label) -> None:
-    ax.plot(
-        [x],
-        [y],
-        linestyle="none",
-        marker=marker,
-        markersize=9,
-        color=colour,
-        markeredgecolor="black",
-        label=label,
-        zorder=4,
-    )
 
 
 def plot_dpo_loss_vs_margin(reward_margin, margins=None):
@@ -102,8 +89,8 @@ def plot_dpo_loss_vs_margin(reward_margin, margins=None):
         linewidth=2,
         label="−log σ(m)",
     )
-    _mark(ax, 0.0, loss_ref, "s", OKABE_ITO["orange"], f"π_θ = π_ref: m = 0, loss = {loss_ref:.3f}")
-    _mark(
+    mark(ax, 0.0, loss_ref, "s", OKABE_ITO["orange"], f"π_θ = π_ref: m = 0, loss = {loss_ref:.3f}")
+    mark(
         ax,
         reward_margin,
         loss_star,
@@ -112,17 +99,15 @@ def plot_dpo_loss_vs_margin(reward_margin, margins=None):
         f"π_θ = π*: m = r_w − r_l = {reward_margin:g}, loss = {loss_star:.3f}",
     )
     ax.axhline(0.0, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("margin m = β log(π_θ(y_w)/π_ref(y_w)) − β log(π_θ(y_l)/π_ref(y_l))")
-    ax.set_ylabel("DPO loss −log σ(m)")
-    ax.set_title(
+    return finish(
+        fig,
+        ax,
         "DPO loss of one pair against the policy's margin\n"
         f"π_ref: margin 0, loss log 2 = {loss_ref:.3f}; "
-        f"π*: margin r_w − r_l = {reward_margin:g}, loss {loss_star:.3f}"
+        f"π*: margin r_w − r_l = {reward_margin:g}, loss {loss_star:.3f}",
+        "margin m = β log(π_θ(y_w)/π_ref(y_w)) − β log(π_θ(y_l)/π_ref(y_l))",
+        "DPO loss −log σ(m)",
     )
-    ax.legend(loc="upper right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def plot_dpo_two_outputs(p_chosen, beta=1.0, ref_chosen=0.6, reward_margin=1.0):
@@ -159,11 +144,12 @@ def plot_dpo_two_outputs(p_chosen, beta=1.0, ref_chosen=0.6, reward_margin=1.0):
     >>> fig = plot_dpo_two_outputs(0.8, beta=1.0)
     >>> print(fig.axes[0].get_title())
     π_θ(y_w) = 0.80, β = 1: margin = 0.98, DPO loss = 0.318
-    π_ref(y_w) = 0.60 (loss 0.693), π*(y_w) = 0.80 (loss 0.313)
+    π_ref(y_w) = 0.60 (loss 0.693), π*(y_w) = 0.803 (loss 0.313)
     """
     p_chosen = _open_unit(p_chosen, "p_chosen")
     ref_chosen = _open_unit(ref_chosen, "ref_chosen")
     reward_margin = _finite(reward_margin, "reward_margin")
+    beta = validate.scalar_beta(beta)
     ref_rejected = 1 - ref_chosen
 
     def loss(p):
@@ -181,7 +167,7 @@ def plot_dpo_two_outputs(p_chosen, beta=1.0, ref_chosen=0.6, reward_margin=1.0):
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     ax.plot(grid, loss(grid), color=OKABE_ITO["blue"], linewidth=2, label="DPO loss")
-    _mark(
+    mark(
         ax,
         ref_chosen,
         np.log(2.0),
@@ -189,31 +175,27 @@ def plot_dpo_two_outputs(p_chosen, beta=1.0, ref_chosen=0.6, reward_margin=1.0):
         OKABE_ITO["orange"],
         f"π_θ = π_ref: loss log 2 = {np.log(2.0):.3f}",
     )
-    _mark(ax, pi_star, loss_star, "o", OKABE_ITO["green"], f"π_θ = π*: loss {loss_star:.3f}")
+    mark(ax, pi_star, loss_star, "o", OKABE_ITO["green"], f"π_θ = π*: loss {loss_star:.3f}")
     ax.axvline(p_chosen, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.2)
-    ax.plot(
-        [p_chosen],
-        [current],
-        linestyle="none",
-        marker="D",
-        markersize=6,
-        color=OKABE_ITO["vermillion"],
-        markeredgecolor="black",
-        label=f"your policy: π_θ(y_w) = {p_chosen:.2f}",
-        zorder=2,
+    mark(
+        ax,
+        p_chosen,
+        current,
+        "D",
+        OKABE_ITO["vermillion"],
+        f"your policy: π_θ(y_w) = {p_chosen:.2f}",
+        size=6,
     )
     ax.set_xlim(0, 1)
     top = max(float(loss(0.02)), float(loss(0.98)), current, loss_star, float(np.log(2.0)))
     ax.set_ylim(0, 1.08 * top)
-    ax.set_xlabel("π_θ(y_w), the policy's probability of the chosen output")
-    ax.set_ylabel("DPO loss")
-    ax.set_title(
-        f"π_θ(y_w) = {p_chosen:.2f}, β = {beta:.3g}: margin = {margin:.2f}, "
+    return finish(
+        fig,
+        ax,
+        f"π_θ(y_w) = {p_chosen:.2f}, β = {beta:g}: margin = {margin:.2f}, "
         f"DPO loss = {current:.3f}\n"
         f"π_ref(y_w) = {ref_chosen:.2f} (loss {np.log(2.0):.3f}), "
-        f"π*(y_w) = {pi_star:.2f} (loss {loss_star:.3f})"
+        f"π*(y_w) = {pi_star:.3f} (loss {loss_star:.3f})",
+        "π_θ(y_w), the policy's probability of the chosen output",
+        "DPO loss",
     )
-    ax.legend(loc="upper right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig

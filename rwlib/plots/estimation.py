@@ -13,7 +13,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import OKABE_ITO, positive_grid
+from rwlib import validate
+from rwlib.plots import positive_grid
+from rwlib.plots.style import OKABE_ITO, finish
 
 
 def _aligned(values, betas: np.ndarray, name: str) -> np.ndarray | None:
@@ -92,10 +94,11 @@ def plot_convergence(beta, model, token_rewards, samples, sizes=None):
     >>> fig = plot_convergence(1.0, model, rewards, samples)
     >>> print(fig.axes[0].get_title())
     Monte Carlo estimate of Z against the number of samples
-    β = 1.00: Ẑ = 1.827 ± 0.08 (n = 2000), exact Z = 1.713
+    β = 1: Ẑ = 1.827 ± 0.08 (n = 2000), exact Z = 1.713
     >>> fig.axes[0].get_xscale()
     'log'
     """
+    beta = validate.scalar_beta(beta)
     samples = np.asarray(samples)
     if samples.ndim != 2:
         raise ValueError(
@@ -128,17 +131,15 @@ def plot_convergence(beta, model, token_rewards, samples, sizes=None):
     )
     ax.axhline(exact, color=OKABE_ITO["vermillion"], linestyle="--", label=f"exact Z = {exact:.4g}")
     ax.set_xscale("log")
-    ax.set_xlabel("number of samples n (log scale)")
-    ax.set_ylabel("estimate of Z")
-    ax.set_title(
+    return finish(
+        fig,
+        ax,
         "Monte Carlo estimate of Z against the number of samples\n"
-        f"β = {beta:.2f}: Ẑ = {estimates[-1]:.4g} ± {errors[-1]:.2g} (n = {sizes[-1]}), "
-        f"exact Z = {exact:.4g}"
+        f"β = {beta:g}: Ẑ = {estimates[-1]:.4g} ± {errors[-1]:.2g} (n = {sizes[-1]}), "
+        f"exact Z = {exact:.4g}",
+        "number of samples n (log scale)",
+        "estimate of Z",
     )
-    ax.legend(loc="upper right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def plot_ess_vs_beta(betas, sample_rewards, population_ess=None):
@@ -198,13 +199,14 @@ def plot_ess_vs_beta(betas, sample_rewards, population_ess=None):
     ax.axhline(1.0, color="grey", linestyle="-.", label="1: one sample carries all")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("β (log scale)")
-    ax.set_ylabel("effective sample size (log scale)")
-    ax.set_title(f"Effective sample size against β (n = {n} reference samples)")
-    ax.legend(loc="lower right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return finish(
+        fig,
+        ax,
+        f"Effective sample size against β (n = {n} reference samples)",
+        "β (log scale)",
+        "effective sample size (log scale)",
+        legend="lower right",
+    )
 
 
 def plot_relative_error_vs_beta(betas, sample_rewards, exact_log_z, predicted=None):
@@ -283,10 +285,10 @@ def plot_relative_error_vs_beta(betas, sample_rewards, exact_log_z, predicted=No
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("β (log scale)")
-    ax.set_ylabel("relative error of Ẑ (log scale)")
-    ax.set_title(f"Relative error of Ẑ against β (n = {n} samples, {repetitions} repetitions)")
-    ax.legend(loc="upper right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return finish(
+        fig,
+        ax,
+        f"Relative error of Ẑ against β (n = {n} samples, {repetitions} repetitions)",
+        "β (log scale)",
+        "relative error of Ẑ (log scale)",
+    )

@@ -18,7 +18,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import OKABE_ITO, tuple_text
+from rwlib import validate
+from rwlib.plots import tuple_text
+from rwlib.plots.style import OKABE_ITO, finish, mark, one_distribution
 
 
 def _setting(ref, rewards, beta) -> str:
@@ -27,25 +29,19 @@ def _setting(ref, rewards, beta) -> str:
 
 def _example(ref, rewards, beta, outputs=None):
     """Check one reference, its rewards and beta; return them as arrays and a float."""
-    ref = np.asarray(ref, dtype=float)
-    rewards = np.asarray(rewards, dtype=float)
-    if ref.ndim != 1 or rewards.shape != ref.shape:
-        raise ValueError(
-            f"ref and rewards must be 1-d with one entry per output, got shapes {ref.shape} "
-            f"and {rewards.shape}; these figures show a single prompt"
-        )
+    ref, rewards, _ = one_distribution(ref, rewards)
+    beta = validate.scalar_beta(beta)
     if outputs is not None and len(ref) != outputs:
         raise ValueError(
             f"ref has {len(ref)} outputs; this figure is for a policy (p, 1 - p) over "
             f"{outputs} outputs"
         )
-    rw.reward_weighted(ref, rewards, beta)  # the library's input checks, with their messages
     if not (ref > 0).all():
         raise ValueError(
             "ref must be positive on every output, so that every policy drawn has a finite J; "
             "drop the outputs that ref never produces"
         )
-    return ref, rewards, float(beta)
+    return ref, rewards, beta
 
 
 def _two_output_policies(p) -> np.ndarray:
@@ -129,25 +125,22 @@ def plot_objective_curve(ref, rewards, beta, grid):
         pi_star[0], color=OKABE_ITO["vermillion"], linestyle=":", label=f"π*(y1) = {pi_star[0]:.4f}"
     )
     best = int(np.argmax(j))
-    ax.plot(
-        [grid[best]],
-        [j[best]],
-        linestyle="none",
-        marker="o",
-        markersize=9,
-        color=OKABE_ITO["orange"],
-        markeredgecolor="black",
-        label=f"grid maximum: p = {grid[best]:.4f}, J = {j[best]:.4f}",
+    mark(
+        ax,
+        grid[best],
+        j[best],
+        "o",
+        OKABE_ITO["orange"],
+        f"grid maximum: p = {grid[best]:.4f}, J = {j[best]:.4f}",
     )
-    ax.set_xlabel("p = π(y1), the policy's probability of y1")
-    ax.set_ylabel("J(π) = E_π[r] − β KL(π ‖ π_ref)")
-    ax.set_title(
-        "J(p) peaks at p = π*(y1), where it equals β log Z\n" + _setting(ref, rewards, beta)
+    return finish(
+        fig,
+        ax,
+        "J(p) peaks at p = π*(y1), where it equals β log Z\n" + _setting(ref, rewards, beta),
+        "p = π(y1), the policy's probability of y1",
+        "J(π) = E_π[r] − β KL(π ‖ π_ref)",
+        legend="lower center",
     )
-    ax.legend(loc="lower center", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def plot_objective_identity(ref, rewards, beta, policies):
@@ -230,26 +223,15 @@ def plot_objective_identity(ref, rewards, beta, policies):
         linewidth=1,
         label=f"β log Z − β KL(π ‖ π*), slope −β = {-beta:g}",
     )
-    ax.plot(
-        [0.0],
-        [top],
-        linestyle="none",
-        marker="*",
-        markersize=16,
-        color=OKABE_ITO["orange"],
-        markeredgecolor="black",
-        label=f"π*: KL = 0, J = β log Z = {top:.4f}",
-    )
-    ax.set_xlabel("KL(π ‖ π*) (nats)")
-    ax.set_ylabel("J(π) = E_π[r] − β KL(π ‖ π_ref)")
-    ax.set_title(
+    mark(ax, 0.0, top, "*", OKABE_ITO["orange"], f"π*: KL = 0, J = β log Z = {top:.4f}", size=16)
+    return finish(
+        fig,
+        ax,
         "Every policy lies on the line J(π) = β log Z − β KL(π ‖ π*)\n"
-        + _setting(ref, rewards, beta)
+        + _setting(ref, rewards, beta),
+        "KL(π ‖ π*) (nats)",
+        "J(π) = E_π[r] − β KL(π ‖ π_ref)",
     )
-    ax.legend(loc="upper right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def plot_policy_gap(p, beta, ref, rewards):
@@ -293,7 +275,7 @@ def plot_policy_gap(p, beta, ref, rewards):
     --------
     >>> fig = plot_policy_gap(0.5, 1.0, [0.6, 0.4], [2.0, 1.0])
     >>> print(fig.axes[0].get_title())
-    p = 0.50, β = 1: J(p) = 1.4796, β log Z = 1.7085
+    p = 0.5, β = 1: J(p) = 1.4796, β log Z = 1.7085
     KL(π ‖ π*) = 0.2289 nats, so J(p) = β log Z − β KL
     """
     ref, rewards, beta = _example(ref, rewards, beta, outputs=2)
@@ -309,16 +291,7 @@ def plot_policy_gap(p, beta, ref, rewards):
     fig, ax = plt.subplots(figsize=(7, 4.5))
     _objective_line(ax, np.linspace(0, 1, 401), ref, rewards, beta)
     ax.axhline(top, color="grey", linestyle="--", label="β log Z")
-    ax.plot(
-        [p],
-        [j],
-        linestyle="none",
-        marker="o",
-        markersize=9,
-        color=OKABE_ITO["orange"],
-        markeredgecolor="black",
-        label="the policy (p, 1 − p)",
-    )
+    mark(ax, p, j, "o", OKABE_ITO["orange"], "the policy (p, 1 − p)")
     ax.plot(
         [p, p],
         [j, top],
@@ -326,24 +299,14 @@ def plot_policy_gap(p, beta, ref, rewards):
         linewidth=2.5,
         label="gap β KL(π ‖ π*)",
     )
-    ax.plot(
-        [pi_star[0]],
-        [top],
-        linestyle="none",
-        marker="*",
-        markersize=15,
-        color=OKABE_ITO["green"],
-        markeredgecolor="black",
-        label=f"π*: p = {pi_star[0]:.2f}",
-    )
+    mark(ax, pi_star[0], top, "*", OKABE_ITO["green"], f"π*: p = {pi_star[0]:.2f}", size=15)
     ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel("p = π(y1), the policy's probability of y1")
-    ax.set_ylabel("J(π)")
-    ax.set_title(
-        f"p = {p:.2f}, β = {beta:.3g}: J(p) = {j:.4f}, β log Z = {top:.4f}\n"
-        f"KL(π ‖ π*) = {kl:.4f} nats, so J(p) = β log Z − β KL"
+    return finish(
+        fig,
+        ax,
+        f"p = {p:g}, β = {beta:g}: J(p) = {j:.4f}, β log Z = {top:.4f}\n"
+        f"KL(π ‖ π*) = {kl:.4f} nats, so J(p) = β log Z − β KL",
+        "p = π(y1), the policy's probability of y1",
+        "J(π)",
+        legend="lower center",
     )
-    ax.legend(loc="lower center", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig

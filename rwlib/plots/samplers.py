@@ -15,29 +15,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import rwlib as rw
-from rwlib.plots import MARKERS, OKABE_ITO, REF_STYLE, STAR_STYLE, positive_grid
+from rwlib import validate
+from rwlib.plots import positive_grid
+from rwlib.plots.style import OKABE_ITO, REF_STYLE, STAR_STYLE, finish, one_distribution, series
 
-_COLOURS = (
-    OKABE_ITO["blue"],
-    OKABE_ITO["orange"],
-    OKABE_ITO["green"],
-    OKABE_ITO["vermillion"],
-    OKABE_ITO["purple"],
-    OKABE_ITO["sky"],
-)
 _BON_STYLE = {"color": OKABE_ITO["orange"], "hatch": "", "edgecolor": OKABE_ITO["black"]}
 
 
 def _finite_set(ref, rewards, name: str = "the example"):
     """Checked float arrays ``ref`` and ``rewards`` of shape (m,), for one output set."""
-    ref = np.asarray(ref, dtype=float)
-    rewards = np.asarray(rewards, dtype=float)
-    if ref.ndim != 1 or rewards.shape != ref.shape:
-        raise ValueError(
-            f"{name}: ref and rewards must be 1-d with one entry per output, got shapes "
-            f"{ref.shape} and {rewards.shape}"
-        )
-    rw.reward_weighted(ref, rewards)  # the library's input checks, with their messages
+    try:
+        ref, rewards, _ = one_distribution(ref, rewards)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
     return ref / ref.sum(), rewards
 
 
@@ -157,15 +147,17 @@ def plot_sequence_frequencies(labels, ref, exact, sampled, beta, n_samples):
         ax.barh(positions + shift, values, height, label=name, **style)
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()
-    ax.set_xlabel("probability of the whole sequence")
-    ax.set_ylabel("sequence")
-    ax.set_title(
-        f"Samples drawn token by token match the exact π*\nβ = {beta:g}, {int(n_samples):,} samples"
-    )
-    ax.legend(loc="lower right", fontsize="small")
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return finish(
+        fig,
+        ax,
+        "Samples drawn token by token match the exact π*\n"
+        f"β = {beta:g}, {int(n_samples):,} samples",
+        "probability of the whole sequence",
+        "sequence",
+        legend="lower right",
+        grid=False,
+    )
 
 
 def plot_acceptance_rate(examples, betas, observed=None):
@@ -215,13 +207,12 @@ def plot_acceptance_rate(examples, betas, observed=None):
         raise ValueError(f"observed names examples that are not in examples: {sorted(unknown)}")
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for i, (label, ref, rewards) in enumerate(items):
-        colour, marker = _COLOURS[i % len(_COLOURS)], MARKERS[i % len(MARKERS)]
+        colour = series(i)["color"]
         rates = rw.acceptance_rate(ref, rewards, betas[:, None])
         ax.plot(
             betas,
             rates,
-            color=colour,
-            marker=marker,
+            **series(i),
             markevery=max(1, len(betas) // 8),
             label=f"{label}: Z e^(−r_max/β)",
         )
@@ -247,18 +238,19 @@ def plot_acceptance_rate(examples, betas, observed=None):
             marker="x",
             markersize=9,
             markeredgewidth=2,
-            color=_COLOURS[i % len(_COLOURS)],
+            color=series(i)["color"],
             label=f"{label}: observed by rw.rejection_sample",
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("β (log scale)")
-    ax.set_ylabel("acceptance rate (log scale)")
-    ax.set_title("Rejection sampling: the acceptance rate Z e^(−r_max/β)\ncollapses as β shrinks")
-    ax.legend(loc="lower right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return finish(
+        fig,
+        ax,
+        "Rejection sampling: the acceptance rate Z e^(−r_max/β)\ncollapses as β shrinks",
+        "β (log scale)",
+        "acceptance rate (log scale)",
+        legend="lower right",
+    )
 
 
 def plot_best_of_n_kl(examples, ns):
@@ -306,21 +298,16 @@ def plot_best_of_n_kl(examples, ns):
     )
     for i, (label, ref, rewards) in enumerate(items):
         kl = rw.kl_divergence(_best_of_n(ref, rewards, ns), ref)
-        ax.plot(
-            ns,
-            kl,
-            color=_COLOURS[i % len(_COLOURS)],
-            marker=MARKERS[i % len(MARKERS)],
-            label=label,
-        )
+        ax.plot(ns, kl, **series(i), label=label)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("N, the number of candidates (log scale)")
-    ax.set_ylabel("KL(best-of-N ‖ π_ref) (nats)")
-    ax.set_title("KL of best-of-N: at most log N − (N−1)/N, strictly less on a finite output set")
-    ax.legend(loc="upper left", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return finish(
+        fig,
+        ax,
+        "KL of best-of-N: at most log N − (N−1)/N, strictly less on a finite output set",
+        "N, the number of candidates (log scale)",
+        "KL(best-of-N ‖ π_ref) (nats)",
+        legend="upper left",
+    )
 
 
 def plot_best_of_n_frontier(examples, betas, ns):
@@ -413,11 +400,7 @@ def plot_best_of_n_frontier(examples, betas, ns):
         margin = 0.06 * max(np.ptp(visible), 1e-3)
         ax.set_xlim(-0.04 * right, right)
         ax.set_ylim(visible.min() - margin, visible.max() + margin)
-        ax.set_xlabel("KL(π ‖ π_ref) (nats)")
-        ax.set_ylabel("expected reward E_π[r]")
-        ax.set_title(label)
-        ax.legend(loc="lower right", fontsize="small")
-        ax.grid(alpha=0.3)
+        finish(fig, ax, label, "KL(π ‖ π_ref) (nats)", "expected reward E_π[r]", "lower right")
     fig.suptitle("Best-of-N lies below the reward–KL frontier traced by π*")
     fig.tight_layout()
     return fig
@@ -456,15 +439,9 @@ def plot_best_of_n_vs_pi_star(n, ref, rewards, labels=None):
     N = 1: KL = 0.000 nats, matching β = ∞
     E[r]: best-of-N 1.600, π* at the same KL 1.600
     """
-    ref, rewards = _finite_set(ref, rewards)
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"n must be a whole number >= 1, got {n}")
-    if labels is None:
-        labels = [f"y{i + 1}" for i in range(len(ref))]
-    labels = [str(label) for label in labels]
-    if len(labels) != len(ref):
-        raise ValueError(f"labels has {len(labels)} entries for {len(ref)} outputs; give one each")
+    ref, rewards, labels = one_distribution(ref, rewards, labels)
+    ref = ref / ref.sum()
+    n = validate.whole_number(n, "n")
     bon = rw.best_of_n_distribution(ref, rewards, n)
     kl = max(rw.kl_divergence(bon, ref), 0.0)
     beta = float(_betas_matching_kl(ref, rewards, [kl])[0])
@@ -482,13 +459,13 @@ def plot_best_of_n_vs_pi_star(n, ref, rewards, labels=None):
         positions, [f"{label}\nr = {r:g}" for label, r in zip(labels, rewards, strict=True)]
     )
     ax.set_ylim(0, 1.05)
-    ax.set_xlabel("output y (and its reward)")
-    ax.set_ylabel("probability")
     beta_text = "∞" if np.isinf(beta) else f"{beta:.3g}"
-    ax.set_title(
+    return finish(
+        fig,
+        ax,
         f"N = {n}: KL = {kl:.3f} nats, matching β = {beta_text}\n"
-        f"E[r]: best-of-N {bon @ rewards:.3f}, π* at the same KL {pi_star @ rewards:.3f}"
+        f"E[r]: best-of-N {bon @ rewards:.3f}, π* at the same KL {pi_star @ rewards:.3f}",
+        "output y (and its reward)",
+        "probability",
+        grid=False,
     )
-    ax.legend(loc="upper right", fontsize="small")
-    fig.tight_layout()
-    return fig
