@@ -142,14 +142,15 @@ def exact_samples_for_1_percent():
 # --- Lesson 01 ---------------------------------------------------------------------------------
 
 
-@reference("01-probability-of-b")
-def _(p_b):
-    assert np.isclose(p_b, 7 / (12 + 7 + 1), rtol=1e-12, atol=0)
+@reference("01-sum-b-with-d")
+def _(p_b_sum_four):
+    assert np.isclose(p_b_sum_four, 7 / (12 + 7 + 1 + 11), rtol=1e-12, atol=0)
 
 
-@reference("01-softmax-b-with-d")
-def _(p_b_four):
-    assert np.isclose(p_b_four, 1 / (1 + np.exp(5) + np.exp(-6) + np.exp(4)), rtol=1e-12, atol=0)
+@reference("01-logit-d-halves-others")
+def _(logit_d):
+    # e^d = e^12 + e^7 + e^1, divided through by e^12.
+    assert np.isclose(logit_d, 12 + np.log1p(np.exp(-5) + np.exp(-11)), rtol=1e-14, atol=0)
 
 
 @reference("01-stable-softmax")
@@ -185,9 +186,11 @@ def _(z_three):
     assert np.isclose(z_three, 0.5 * np.exp(2.0) + 0.3 + 0.2 * np.exp(-2.0), rtol=1e-12, atol=0)
 
 
-@reference("02-shift-ratio")
-def _(z_ratio):
-    assert np.isclose(z_ratio, np.exp(-2.0 / 0.8), rtol=1e-12, atol=0)
+@reference("02-shift-to-z-one")
+def _(c_unit_z):
+    # Z(r + c) = 1, with Z written out.
+    shifted = np.array([0.5, -1.0, 2.0, 0.3]) + c_unit_z
+    assert np.isclose(np.sum([0.1, 0.2, 0.3, 0.4] * np.exp(shifted / 0.8)), 1.0, rtol=1e-13)
 
 
 @reference("02-beta-for-z-3")
@@ -196,10 +199,10 @@ def _(beta_z3):
     assert np.isclose(rw.normalization_factor([0.6, 0.4], [2.0, 1.0], beta=beta_z3), 3.0)
 
 
-@reference("02-log-z-large")
-def _(log_z_large):
-    # m / beta = 1600; the other two terms are e^-1000 and e^-600 times smaller than 0.5.
-    assert np.isclose(log_z_large, 1600 + np.log(0.5), rtol=1e-14, atol=0)
+@reference("02-log-pi-star-tiny")
+def _(log_pi_y3):
+    # log Z = 1600 + log 0.5 (the other terms are e^-1000 and e^-1200 times smaller).
+    assert np.isclose(log_pi_y3, np.log(0.3) + 400 - 1600 - np.log(0.5), rtol=1e-14, atol=0)
 
 
 @reference("02-z-from-scratch")

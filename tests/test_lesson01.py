@@ -43,16 +43,16 @@ class StubBehaviour:
 # --------------------------------------------------------------------------- exercise checks
 
 
-class TestProbabilityOfB(StubBehaviour, NumberPrecisionContract):
-    grade_id = "01-probability-of-b"
-    expected = 7 / (12 + 7 + 1)
+class TestSumBWithD(StubBehaviour, NumberPrecisionContract):
+    grade_id = "01-sum-b-with-d"
+    expected = 7 / (12 + 7 + 1 + 11)
 
     def test_right_answer_passes(self, capsys):
         rw.check(self.grade_id, self.expected)
         assert capsys.readouterr().out.strip() == f"✔ {self.grade_id}: right"
 
     def test_numpy_scalar_passes(self, capsys):
-        rw.check(self.grade_id, np.float64(0.35))
+        rw.check(self.grade_id, np.float64(7) / 31)
         assert "✔" in capsys.readouterr().out
 
     def test_wrong_answer_hints_without_the_answer(self):
@@ -60,39 +60,50 @@ class TestProbabilityOfB(StubBehaviour, NumberPrecisionContract):
         assert "total score" in message
         assert_hides(message, self.expected)
 
-    def test_dividing_by_a_s_score_gets_its_own_hint(self):
-        message = wrong_message(self.grade_id, 7 / 12)
-        assert "not A's score" in message
+    def test_forgetting_d_gets_its_own_hint(self):
+        message = wrong_message(self.grade_id, 7 / 20)
+        assert "D's score counts" in message
+        assert_hides(message, self.expected)
+
+    def test_softmax_gets_its_own_hint(self):
+        softmax_b = 1 / (1 + math.exp(5) + math.exp(-6) + math.exp(4))
+        message = wrong_message(self.grade_id, softmax_b)
+        assert "divided by their sum" in message
         assert_hides(message, self.expected)
 
 
-class TestSoftmaxBWithD(StubBehaviour, NumberPrecisionContract):
-    grade_id = "01-softmax-b-with-d"
-    # P(B) = e^7 / (e^12 + e^7 + e^1 + e^11), divided through by e^7.
-    expected = 1 / (1 + math.exp(5) + math.exp(-6) + math.exp(4))
+class TestLogitDHalvesOthers(StubBehaviour, NumberPrecisionContract):
+    grade_id = "01-logit-d-halves-others"
+    # e^d = e^12 + e^7 + e^1, at 50 digits.
+    with mpmath.workdps(50):
+        expected = float(mpmath.log(mpmath.exp(12) + mpmath.exp(7) + mpmath.exp(1)))
 
-    def test_right_answer_passes(self, capsys):
+    def test_right_answer_passes_and_halves_every_probability(self, capsys):
         rw.check(self.grade_id, self.expected)
         assert capsys.readouterr().out.strip() == f"✔ {self.grade_id}: right"
+        np.testing.assert_allclose(
+            mpmath_softmax([12, 7, 1, self.expected])[:3],
+            mpmath_softmax([12, 7, 1]) / 2,
+            rtol=1e-12,
+        )
 
-    def test_wrong_answer_hints_without_the_answer(self):
-        message = wrong_message(self.grade_id, 0.25)
-        assert "softmax" in message
+    def test_wrong_answer_hints_the_idea_without_the_answer(self):
+        message = wrong_message(self.grade_id, 11.0)
+        assert "share" in message and "logsumexp" not in message
         assert_hides(message, self.expected)
 
-    def test_forgetting_d_gets_its_own_hint(self):
-        three = math.exp(7) / (math.exp(12) + math.exp(7) + math.exp(1))
-        message = wrong_message(self.grade_id, three)
-        assert "D takes probability" in message
+    def test_d_as_likely_as_a_gets_its_own_hint(self):
+        message = wrong_message(self.grade_id, 12.0)
+        assert "B and C keep more than half" in message
         assert_hides(message, self.expected)
 
-    def test_dividing_by_the_sum_gets_its_own_hint(self):
-        message = wrong_message(self.grade_id, 7 / (12 + 7 + 1 + 11))
-        assert "divides the logits by their sum" in message
+    def test_adding_the_logits_gets_its_own_hint(self):
+        message = wrong_message(self.grade_id, math.log(20.0))
+        assert "log-weights" in message
         assert_hides(message, self.expected)
 
     def test_an_array_is_not_a_number(self):
-        message = wrong_message(self.grade_id, np.array([0.1, 0.2, 0.3, 0.4]))
+        message = wrong_message(self.grade_id, np.array([12.0, 7.0]))
         assert "single number" in message
 
 

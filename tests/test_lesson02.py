@@ -64,7 +64,7 @@ class TestZThreeOutputs:
         ("wrong", "words"),
         [
             (0.5 * math.e + 0.3 + 0.2 / math.e, "beta = 1"),
-            (0.5 * math.exp(0.5) + 0.3 + 0.2 * math.exp(-0.5), "not multiplied"),
+            (0.5 * math.exp(0.5) + 0.3 + 0.2 * math.exp(-0.5), "Z at beta = 2"),
             (math.exp(2) + 1 + math.exp(-2), "reference probability"),
             (math.log(0.5 * math.exp(2) + 0.3 + 0.2 * math.exp(-2)), "log Z"),
         ],
@@ -77,30 +77,32 @@ class TestZThreeOutputs:
         assert_stub_behaviour(self.grade_id, ..., capsys, monkeypatch)
 
 
-class TestShiftRatio:
-    grade_id = "02-shift-ratio"
-    expected = math.exp(-2 / 0.8)  # the shift rule: Z(r + c) / Z(r) = e^(c / beta)
+class TestShiftToZOne:
+    grade_id = "02-shift-to-z-one"
+    # Written out: Z = sum pi_ref e^(r / 0.8); the shift rule gives c = -0.8 log Z.
+    z = 0.1 * math.exp(0.5 / 0.8) + 0.2 * math.exp(-1 / 0.8) + 0.3 * math.exp(2 / 0.8)
+    z += 0.4 * math.exp(0.3 / 0.8)
+    expected = -0.8 * math.log(z)
+
+    def test_the_shift_gives_z_one(self):
+        rewards = np.array([0.5, -1.0, 2.0, 0.3]) + self.expected
+        z = np.sum(np.array([0.1, 0.2, 0.3, 0.4]) * np.exp(rewards / 0.8))
+        assert math.isclose(z, 1.0, rel_tol=1e-14)
 
     def test_right_answer(self, capsys):
         assert_right(self.grade_id, self.expected, capsys)
 
-    def test_ratio_computed_another_way(self, capsys):
-        # A different route: the sums written out, without rwlib.
-        ref = np.array([0.1, 0.2, 0.3, 0.4])
-        rewards = np.array([0.5, -1.0, 2.0, 0.3])
-        ratio = np.sum(ref * np.exp((rewards - 2) / 0.8)) / np.sum(ref * np.exp(rewards / 0.8))
-        assert_right(self.grade_id, ratio, capsys)
-
-    def test_wrong_answer_gives_hint_not_answer(self, capsys):
-        assert_wrong_without_leak(self.grade_id, 0.5, self.expected, capsys)
+    def test_wrong_answer_gives_the_idea_not_the_answer(self, capsys):
+        message = assert_wrong_without_leak(self.grade_id, -2.0, self.expected, capsys)
+        assert "factor" in message and "log_normalization_factor" not in message
 
     @pytest.mark.parametrize(
         ("wrong", "words"),
         [
-            (math.exp(2 / 0.8), "upside down"),
-            (math.exp(-2), "divided by beta"),
-            (math.exp(-2 * 0.8), "not multiplied"),
-            (-2 / 0.8, "log of the ratio"),
+            (-expected, "the sign"),
+            (expected / 0.8, "beta times the log"),
+            (expected * 0.8, "not multiplied"),
+            (-0.57, "lower bound"),
         ],
     )
     def test_known_mistakes_get_their_own_hint(self, wrong, words, capsys):
@@ -152,26 +154,39 @@ class TestBetaForZ3:
         assert_stub_behaviour(self.grade_id, ..., capsys, monkeypatch)
 
 
-class TestLogZLarge:
-    grade_id = "02-log-z-large"
-    # pi_ref = (0.2, 0.5, 0.3), r = (300, 800, 500), beta = 0.5: the other terms are
-    # e^-1000 and e^-600 times the best one, far below float64 resolution.
-    expected = 1600 + math.log(0.5)
+class TestLogPiStarTiny:
+    grade_id = "02-log-pi-star-tiny"
+    # pi_ref = (0.2, 0.5, 0.3), r = (300, 800, 200), beta = 0.5. log Z = 1600 + log 0.5 (the
+    # other terms are e^-1000 and e^-1200 times the best one), so
+    # log pi*(y3) = log 0.3 + 400 - 1600 - log 0.5.
+    expected = math.log(0.3 / 0.5) - 1200
+
+    def test_it_underflows_as_a_probability(self):
+        assert math.exp(self.expected) == 0.0
+        assert rw.reward_weighted([0.2, 0.5, 0.3], [300.0, 800.0, 200.0], 0.5)[2] == 0.0
 
     def test_right_answer(self, capsys):
         assert_right(self.grade_id, self.expected, capsys)
 
     def test_wrong_answer_gives_hint_not_answer(self, capsys):
-        message = assert_wrong_without_leak(self.grade_id, 1000.0, self.expected, capsys)
+        message = assert_wrong_without_leak(self.grade_id, -1000.0, self.expected, capsys)
         assert "log Z" in message and "log_normalization_factor" not in message  # the idea
 
     @pytest.mark.parametrize(
         ("wrong", "words"),
-        [(800 + math.log(0.5), "beta = 1"), (1600.0, "first term")],
+        [
+            (-1200.0, "largest exponent"),
+            (-1200 - math.log(0.5), "one of the terms"),
+            (expected / math.log(10), "log10"),
+        ],
     )
     def test_known_mistakes_get_their_own_hint(self, wrong, words, capsys):
         message = assert_wrong_without_leak(self.grade_id, wrong, self.expected, capsys)
         assert words in message
+
+    def test_minus_infinity_is_refused(self, capsys):
+        with pytest.raises(AssertionError):
+            rw.check(self.grade_id, -math.inf)
 
     def test_stub(self, capsys, monkeypatch):
         assert_stub_behaviour(self.grade_id, ..., capsys, monkeypatch)

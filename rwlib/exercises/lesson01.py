@@ -11,7 +11,7 @@ from rwlib.checks import (
     Tolerance,
     exercise,
 )
-from rwlib.scores import normalize, softmax
+from rwlib.scores import softmax
 
 SCORES = np.array([12.0, 7.0, 1.0])  # outcomes A, B, C
 SCORES_WITH_D = np.array([12.0, 7.0, 1.0, 11.0])  # outcome D joins with logit 11
@@ -20,28 +20,43 @@ TARGET_P_A = 0.9
 
 exercise(
     NumberExercise(
-        "01-probability-of-b",
-        expected=lambda: 7 / 20,
+        "01-sum-b-with-d",
+        expected=lambda: 7 / 31,
         tolerance=SIX_DIGITS,
-        hint="B's share of the total score",
-        mistakes=lambda: [(7 / 12, "the normalizer is the sum of all the scores, not A's score")],
+        hint="B's share of the total score, now that four outcomes share it",
+        mistakes=lambda: [
+            (7 / 20, "that is B's share among A, B and C: D's score counts in the total too"),
+            (
+                float(softmax(SCORES_WITH_D)[1]),
+                "that is softmax; here the scores are divided by their sum",
+            ),
+        ],
     )
 )
 
+
+def _logit_halving_the_others() -> float:
+    """e^d must equal the sum of the other weights: d is their log-sum-exp, in closed form."""
+    top = SCORES.max()
+    return float(top + np.log(np.exp(SCORES - top).sum()))
+
+
 exercise(
     NumberExercise(
-        "01-softmax-b-with-d",
-        expected=lambda: float(softmax(SCORES_WITH_D)[1]),
+        "01-logit-d-halves-others",
+        expected=_logit_halving_the_others,
         tolerance=SIX_DIGITS,
-        hint="all four outcomes' logits, in the order A, B, C, D, go through softmax together",
+        hint="if every old probability is halved, what share of the total is left for D? "
+        "Then compare D's weight with the others' weights",
         mistakes=lambda: [
+            (float(SCORES.max()), "D as likely as A halves A, but B and C keep more than half"),
             (
-                float(softmax(SCORES)[1]),
-                "that is B's probability among A, B and C only: D takes probability too",
+                float(np.log(SCORES.sum())),
+                "logits are log-weights: add their exponentials, not the logits themselves",
             ),
             (
-                float(normalize(SCORES_WITH_D)[1]),
-                "that divides the logits by their sum; logits go through softmax",
+                float(np.log10(np.exp(SCORES).sum())),
+                "softmax exponentiates with e, so use the natural log",
             ),
         ],
     )

@@ -20,9 +20,9 @@ from rwlib.reward_weighted import log_normalization_factor, normalization_factor
 # The settings of the exercises, as the notebook states them.
 THREE_REF, THREE_REWARDS, THREE_BETA = np.array([0.5, 0.3, 0.2]), np.array([1.0, 0.0, -1.0]), 0.5
 SHIFT_REF, SHIFT_REWARDS = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.5, -1.0, 2.0, 0.3])
-SHIFT_C, SHIFT_BETA = -2.0, 0.8
+SHIFT_BETA = 0.8
 TWO_REF, TWO_REWARDS, TARGET_Z = np.array([0.6, 0.4]), np.array([2.0, 1.0]), 3.0
-LARGE_REF, LARGE_REWARDS = np.array([0.2, 0.5, 0.3]), np.array([300.0, 800.0, 500.0])
+LARGE_REF, LARGE_REWARDS = np.array([0.2, 0.5, 0.3]), np.array([300.0, 800.0, 200.0])
 LARGE_BETA = 0.5
 
 
@@ -39,7 +39,8 @@ exercise(
             ),
             (
                 float(np.sum(THREE_REF * np.exp(THREE_REWARDS * THREE_BETA))),
-                "the reward is divided by beta, not multiplied",
+                "this is Z at beta = 2 (the same as multiplying the rewards by 0.5): "
+                "the exercise divides each reward by beta = 0.5",
             ),
             (
                 float(np.sum(np.exp(THREE_REWARDS / THREE_BETA))),
@@ -54,22 +55,32 @@ exercise(
 )
 
 
-def _shift_ratio() -> float:
-    shifted = normalization_factor(SHIFT_REF, SHIFT_REWARDS + SHIFT_C, SHIFT_BETA)
-    return shifted / normalization_factor(SHIFT_REF, SHIFT_REWARDS, SHIFT_BETA)
+def _shift_to_z_one() -> float:
+    """c with Z(r + c) = e^(c / beta) Z(r) = 1: c = -beta log Z(r)."""
+    return -SHIFT_BETA * log_normalization_factor(SHIFT_REF, SHIFT_REWARDS, SHIFT_BETA)
 
 
 exercise(
     NumberExercise(
-        "02-shift-ratio",
-        expected=_shift_ratio,
+        "02-shift-to-z-one",
+        expected=_shift_to_z_one,
         tolerance=SIX_DIGITS,
-        hint="compute Z under both reward models, at the same beta, and divide",
+        hint="a shift of every reward by c multiplies Z by a factor that depends only on c and "
+        "beta: which factor brings this Z to 1?",
         mistakes=lambda: [
-            (1 / _shift_ratio(), "the ratio is upside down: Z(r') over Z(r)"),
-            (float(np.exp(SHIFT_C)), "the shift enters Z divided by beta"),
-            (float(np.exp(SHIFT_C * SHIFT_BETA)), "the shift is divided by beta, not multiplied"),
-            (SHIFT_C / SHIFT_BETA, "this is the log of the ratio; the exercise asks for the ratio"),
+            (-_shift_to_z_one(), "the sign: this shift multiplies Z by Z again"),
+            (
+                _shift_to_z_one() / SHIFT_BETA,
+                "the shift enters Z divided by beta, so c is beta times the log of the factor",
+            ),
+            (
+                _shift_to_z_one() * SHIFT_BETA,
+                "the shift enters Z divided by beta, not multiplied by it",
+            ),
+            (
+                -float(SHIFT_REF @ SHIFT_REWARDS),
+                "removing the average reward makes the lower bound 1, not Z itself",
+            ),
         ],
     )
 )
@@ -94,21 +105,34 @@ exercise(
     )
 )
 
+
+def _log_pi_y3() -> float:
+    """log pi*(y3) = log pi_ref(y3) + r3 / beta - log Z, log Z by the max-shift."""
+    return float(
+        np.log(LARGE_REF[2])
+        + LARGE_REWARDS[2] / LARGE_BETA
+        - log_normalization_factor(LARGE_REF, LARGE_REWARDS, LARGE_BETA)
+    )
+
+
 exercise(
     NumberExercise(
-        "02-log-z-large",
-        expected=lambda: log_normalization_factor(LARGE_REF, LARGE_REWARDS, LARGE_BETA),
+        "02-log-pi-star-tiny",
+        expected=_log_pi_y3,
         tolerance=SIX_DIGITS,
-        hint="Z itself overflows here: work with log Z, which rwlib computes without forming Z",
+        hint="pi* itself underflows: take logs of its three factors, and compute the one that "
+        "overflows, log Z, without forming Z",
         mistakes=lambda: [
             (
-                log_normalization_factor(LARGE_REF, LARGE_REWARDS, 1.0),
-                "this is log Z for beta = 1: the exercise's beta is 0.5",
+                float(LARGE_REWARDS[2] / LARGE_BETA - LARGE_REWARDS.max() / LARGE_BETA),
+                "log Z is not only its largest exponent (the best output's pi_ref enters it), "
+                "and pi_ref(y3) enters log pi*(y3) too",
             ),
             (
-                float(LARGE_REWARDS.max() / LARGE_BETA),
-                "max r / beta is only the first term of log Z: add the log of the shifted sum",
+                _log_pi_y3() - float(np.log(LARGE_REF[2])),
+                "the log of y3's reference probability is one of the terms",
             ),
+            (_log_pi_y3() / np.log(10), "that is log10; the course's log is the natural log"),
         ],
     )
 )
