@@ -1,11 +1,10 @@
-"""What pyproject.toml cannot say statically: the project URLs and the package description.
+"""The project URLs, from ``[tool.rwlib] repository`` in pyproject.toml (none while it is empty).
 
-Both come from ``[tool.rwlib] repository``, the address of this copy of the course. While it
-is empty, the package publishes no URL, and the README's relative links (which resolve only
-inside a checkout) become plain text; once it is set, they point into that repository.
+Every instructor hosts a copy of the course, so its address is a setting, and pyproject.toml
+cannot derive its ``[project.urls]`` from a setting. Without this file (e.g. in the Gradescope
+autograder's copy of the package) the package simply has no URLs.
 """
 
-import re
 import sys
 from pathlib import Path
 
@@ -16,24 +15,11 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent
-REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["rwlib"][
-    "repository"
-].rstrip("/")
-# [text](target) or ![alt](target) whose target is relative to the checkout.
-RELATIVE_LINK = re.compile(r"(!?)\[([^\]]*)\]\((?![a-z][a-z0-9+.-]*:|#)([^)\s]+)\)")
+PYPROJECT = tomllib.loads((Path(__file__).resolve().parent / "pyproject.toml").read_text("utf-8"))
+REPOSITORY = PYPROJECT["tool"]["rwlib"]["repository"].rstrip("/")
 
-
-def description(readme: str, repository: str) -> str:
-    """The README with its relative links absolute in ``repository`` (or plain text)."""
-    if repository:
-        return RELATIVE_LINK.sub(rf"\1[\2]({repository}/blob/HEAD/\3)", readme)
-    return RELATIVE_LINK.sub(r"\2", readme)
-
-
-urls = {"Homepage": REPOSITORY, "Source": REPOSITORY, "Issues": f"{REPOSITORY}/issues"}
 setup(
-    project_urls=urls if REPOSITORY else {},
-    long_description=description((ROOT / "README.md").read_text("utf-8"), REPOSITORY),
-    long_description_content_type="text/markdown",
+    project_urls={"Homepage": REPOSITORY, "Source": REPOSITORY, "Issues": f"{REPOSITORY}/issues"}
+    if REPOSITORY
+    else {}
 )
