@@ -531,6 +531,85 @@ def _(cases):
         assert np.allclose(got, best_of_n_by_hand(ref, rewards, n), rtol=1e-12, atol=1e-15)
 
 
+# --- Lesson 09: the lesson's preference data, as the solution notebook draws it. ---------------
+
+
+def lesson09_sentences():
+    """(log pi_ref, true r, learned r_hat) of every two-word sentence, 4000 pairs, seed 2024."""
+    from rwlib import rlhf
+
+    model, token_reward = language_model()
+    pairs = rlhf.sample_preferences(model, token_reward, 2, 4000, np.random.default_rng(2024))
+    theta = rlhf.fit_reward_model(*pairs, model.vocabulary_size)
+    ids, log_ref = model.enumerate(2)
+    return log_ref, token_reward[ids].sum(axis=1), theta[ids].sum(axis=1)
+
+
+def normalized(log_weights):
+    weights = np.exp(log_weights - log_weights.max())
+    return weights / weights.sum()
+
+
+@reference("09-reward-shift")
+def _(shift_3):
+    # Sum over words of the learned reward is 0 and differences are exact: -T * mean(r).
+    assert np.isclose(shift_3, -3 * sum(rw.sentiment_lexicon().values()) / 46, rtol=1e-12, atol=0)
+
+
+@reference("09-steps-to-target")
+def _(steps):
+    # Closed form of the natural gradient: pi_k ~ pi*^(1 - a^k) pi_ref^(a^k), a = 1 - eta beta.
+    log_ref, _, learned = lesson09_sentences()
+    star = normalized(log_ref + learned / 0.5)
+    a = 1 - 0.4 * 0.5
+
+    def kl_at(k):
+        p = normalized((1 - a**k) * np.log(star) + a**k * log_ref)
+        return np.sum(p * np.log(p / star))
+
+    assert int(steps) == steps and kl_at(int(steps)) < 1e-3 <= kl_at(int(steps) - 1)
+
+
+@reference("09-kl-gap")
+def _(kl_end):
+    # From the reward error alone: E_hat[delta] - log E_star[e^delta], delta = (r_hat - r) / beta.
+    log_ref, true, learned = lesson09_sentences()
+    star, star_hat = normalized(log_ref + true / 2), normalized(log_ref + learned / 2)
+    delta = (learned - true) / 2
+    assert np.isclose(kl_end, star_hat @ delta - np.log(star @ np.exp(delta)), rtol=1e-9, atol=0)
+
+
+def policy_gradient_by_jacobian(logits, log_ref, rewards, beta):
+    """(diag(pi) - pi pi^T) dJ/dpi, with dJ/dpi = r - beta (log(pi / ref) + 1)."""
+    pi = normalized(logits)
+    return (np.diag(pi) - np.outer(pi, pi)) @ (rewards - beta * (np.log(pi) - log_ref + 1))
+
+
+@reference("09-policy-gradient")
+def _(cases):
+    # At pi* the gradient is 0; a shift of every logit changes nothing; the rest by the Jacobian.
+    (optimum,) = cases["at the optimum pi*"]
+    assert np.allclose(optimum, 0.0, atol=1e-14)
+    (shifted,) = cases["a shift of the logits"]
+    unshifted = policy_gradient_by_jacobian(
+        np.array([0.0, 1.0, -1.0]), np.log([0.5, 0.3, 0.2]), np.array([1.0, 0.0, 2.0]), 0.5
+    )
+    assert np.allclose(shifted, unshifted, rtol=1e-9, atol=1e-12)
+    (eight,) = cases["eight outputs"]
+    expected = policy_gradient_by_jacobian(
+        np.linspace(-1.0, 1.0, 8), np.log(np.full(8, 0.125)), np.arange(8.0) - 3.0, 1.5
+    )
+    assert np.allclose(eight, expected, rtol=1e-9, atol=1e-12)
+    examples = [
+        (np.log([0.6, 0.4]), np.log([0.6, 0.4]), np.array([2.0, 1.0]), 1.0),
+        (np.array([0.0, 1.0, -1.0]), np.log([0.5, 0.3, 0.2]), np.array([1.0, 0.0, 2.0]), 0.5),
+        (np.array([2.0, 0.0, 0.0, 1.0]), np.log([0.1, 0.2, 0.3, 0.4]), np.zeros(4), 2.0),
+        (np.array([3.0, -2.0]), np.log([0.5, 0.5]), np.array([-1.0, 4.0]), 0.1),
+    ]
+    for got, args in zip(cases["the check's examples"], examples, strict=True):
+        assert np.allclose(got, policy_gradient_by_jacobian(*args), rtol=1e-9, atol=1e-12)
+
+
 # --- The tests ---------------------------------------------------------------------------------
 
 
