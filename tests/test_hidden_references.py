@@ -91,7 +91,6 @@ def reference(grade_id: str):
 REF3_04, REWARDS3_04 = np.array([0.2, 0.5, 0.3]), np.array([3.0, 1.0, 0.0])  # notebook 04
 GRID_04 = np.geomspace(0.1, 10.0, 41)
 REF_E, REWARDS_E = np.array([0.2, 0.5, 0.3]), np.array([3.0, 1.0, 0.0])  # notebook 05
-POLICY_E = np.array([0.4, 0.4, 0.2])
 P_GRID_E = np.linspace(0.0, 1.0, 1001)
 REF6 = np.array([0.15, 0.30, 0.25, 0.20, 0.08, 0.02])
 REWARDS6 = np.array([3.0, 1.5, 0.5, 1.0, -2.0, -3.0])
@@ -323,12 +322,21 @@ def _(j_max):
     assert np.all(rw.kl_regularized_objective(others, REF_E, REWARDS_E, 0.5) < j_max)
 
 
-@reference("05-kl-from-j")
-def _(kl_to_optimum):
-    # Independent route: pi* by hand, then the KL summed by hand.
-    w = np.array([0.2 * np.exp(6), 0.5 * np.exp(2), 0.3])
-    star = w / w.sum()
-    assert np.isclose(kl_to_optimum, np.sum(POLICY_E * np.log(POLICY_E / star)), rtol=1e-12, atol=0)
+@reference("05-flat-top-width")
+def _(top_width):
+    # Independent route: J(p) written out for two outputs, its crossings of beta log Z - 0.01
+    # found by bisection on a fine grid of p, then refined.
+    beta, top = 0.5, 0.5 * np.log(0.6 * np.exp(4.0) + 0.4 * np.exp(2.0))
+
+    def shortfall(p):
+        j = 2 * p + (1 - p) - beta * (p * np.log(p / 0.6) + (1 - p) * np.log((1 - p) / 0.4))
+        return top - j - 0.01
+
+    p = np.linspace(1e-6, 1 - 1e-6, 2_000_001)
+    inside = p[shortfall(p) <= 0]
+    assert np.isclose(top_width, inside[-1] - inside[0], rtol=0, atol=2e-6)
+    star = 0.6 * np.exp(4.0) / (0.6 * np.exp(4.0) + 0.4 * np.exp(2.0))
+    assert inside[0] < star < inside[-1]
 
 
 # The question asks for the grid point: the grid's maximizer, not the exact one off the grid.

@@ -7,6 +7,7 @@ of pi*(y1)), never from the code under test.
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 from exercise_contract import (
@@ -86,34 +87,69 @@ class TestMaxJThreeOutputs(CheckContract, NumberPrecisionContract):
         assert "J(pi_ref)" in ref_j
 
 
-class TestKlFromJ(CheckContract, NumberPrecisionContract):
-    grade_id = "05-kl-from-j"
+def flat_top_crossings(gap: float, beta: float = 0.5) -> tuple[float, float]:
+    """The p on each side of pi*(y1) where J(p) = beta log Z - gap, by mpmath's root finder."""
+    mpmath.mp.dps = 30
+    top = beta * mpmath.log(
+        mpmath.mpf("0.6") * mpmath.e ** (2 / beta) + mpmath.mpf("0.4") * mpmath.e ** (1 / beta)
+    )
+
+    def shortfall(p):
+        j = (
+            2 * p
+            + (1 - p)
+            - beta
+            * (
+                p * mpmath.log(p / mpmath.mpf("0.6"))
+                + (1 - p) * mpmath.log((1 - p) / mpmath.mpf("0.4"))
+            )
+        )
+        return top - j - gap
+
+    star = pi_star_by_hand(TWO_REF, TWO_REWARDS, beta)[0]
+    return (
+        float(mpmath.findroot(shortfall, (0.5, star), solver="bisect")),
+        float(mpmath.findroot(shortfall, (star, 0.9999), solver="bisect")),
+    )
+
+
+class TestFlatTopWidth(CheckContract, NumberPrecisionContract):
+    grade_id = "05-flat-top-width"
 
     def right(self):
-        return kl_by_hand(EX_POLICY, pi_star_by_hand(EX_REF, EX_REWARDS, EX_BETA))
+        low, high = flat_top_crossings(0.01)
+        return high - low
 
     def mistakes(self):
-        pi_star = pi_star_by_hand(EX_REF, EX_REWARDS, EX_BETA)
-        return [
-            EX_BETA * self.right(),
-            -self.right(),
-            kl_by_hand(EX_POLICY, EX_REF),
-            kl_by_hand(pi_star, EX_POLICY),
-        ]
+        low, high = flat_top_crossings(0.01)
+        no_beta_low, no_beta_high = flat_top_crossings(0.005)
+        star = pi_star_by_hand(TWO_REF, TWO_REWARDS, 0.5)[0]
+        return [no_beta_high - no_beta_low, high - star, star - low]
 
-    def test_right_answer_is_the_gap_in_j_over_beta(self):
-        top = EX_BETA * math.log(z_by_hand(EX_REF, EX_REWARDS, EX_BETA))
-        gap = top - j_by_hand(EX_POLICY, EX_REF, EX_REWARDS, EX_BETA)
-        assert gap / EX_BETA == pytest.approx(self.right(), rel=1e-12)
+    def test_right_answer_brackets_pi_star_and_keeps_j_within_the_gap(self):
+        low, high = flat_top_crossings(0.01)
+        star = pi_star_by_hand(TWO_REF, TWO_REWARDS, 0.5)[0]
+        top = 0.5 * math.log(z_by_hand(TWO_REF, TWO_REWARDS, 0.5))
+        assert low < star < high
+        for p in (low + 1e-6, star, high - 1e-6):
+            assert top - two_output_j(p, 0.5) < 0.01
+        for p in (low - 1e-4, high + 1e-4):
+            assert top - two_output_j(p, 0.5) > 0.01
 
     def test_mistake_hints_name_the_mistake(self):
-        times_beta, negative, to_ref, reversed_kl = (
-            wrong_message(self.grade_id, value) for value in self.mistakes()
-        )
-        assert "divide it by beta" in times_beta
-        assert "sign" in negative
-        assert "KL(pi || pi_ref)" in to_ref
-        assert "not symmetric" in reversed_kl
+        no_beta, above, below = (wrong_message(self.grade_id, v) for v in self.mistakes())
+        assert "beta times" in no_beta
+        assert "only the part of the interval above" in above
+        assert "only the part of the interval below" in below
+        # The quadratic approximation near the top is a near miss with its own hint.
+        star = pi_star_by_hand(TWO_REF, TWO_REWARDS, 0.5)[0]
+        quadratic = 2 * math.sqrt(2 * 0.01 / 0.5 * star * (1 - star))
+        assert "quadratic approximation" in wrong_message(self.grade_id, quadratic)
+
+    def test_a_one_sided_search_from_the_reference_is_wrong(self):
+        # A student who scans from pi_ref(y1) = 0.6 upward finds only the upper crossing.
+        _, high = flat_top_crossings(0.01)
+        wrong_message(self.grade_id, high - 0.6)
 
 
 GRID = [k / 1000 for k in range(1001)]

@@ -17,16 +17,17 @@ from rwlib.checks import (
     exercise,
 )
 
-# 05-max-j-three-outputs and 05-kl-from-j: three outputs at beta = 0.5.
+# 05-max-j-three-outputs: three outputs at beta = 0.5.
 THREE_REF = np.array([0.2, 0.5, 0.3])
 THREE_REWARDS = np.array([3.0, 1.0, 0.0])
 THREE_BETA = 0.5
-GIVEN_POLICY = np.array([0.4, 0.4, 0.2])  # 05-kl-from-j: the policy whose KL(pi || pi*) is asked
 
-# 05-best-p-grid: the two-output example on a grid of p, at beta = 0.3.
+# 05-flat-top-width and 05-best-p-grid: the two-output example.
 TWO_REF = np.array([0.6, 0.4])
 TWO_REWARDS = np.array([2.0, 1.0])
-GRID_BETA = 0.3
+FLAT_BETA = 0.5  # 05-flat-top-width: where is J(p) within FLAT_GAP of its maximum?
+FLAT_GAP = 0.01
+GRID_BETA = 0.3  # 05-best-p-grid
 P_GRID = np.linspace(0.0, 1.0, 1001)
 
 # The question asks for a point of the grid (spacing 0.001): within 1e-4 picks out one point,
@@ -77,40 +78,76 @@ exercise(
 )
 
 
-def _given_j() -> float:
-    return rw.kl_regularized_objective(GIVEN_POLICY, THREE_REF, THREE_REWARDS, THREE_BETA)
+def _bisect(f, low: float, high: float, steps: int = 200) -> float:
+    """The root of ``f`` between ``low`` and ``high``, where ``f`` changes sign once."""
+    f_low = f(low)
+    for _ in range(steps):
+        middle = (low + high) / 2
+        if (f(middle) > 0) == (f_low > 0):
+            low, f_low = middle, f(middle)
+        else:
+            high = middle
+    return (low + high) / 2
 
 
-def kl_to_optimum() -> float:
-    """KL(pi || pi*) = (beta log Z - J(pi)) / beta for the given policy."""
-    return (max_j() - _given_j()) / THREE_BETA
+def _flat_top(gap: float, reverse: bool = False) -> tuple[float, float]:
+    """The p on each side of pi*(y1) where J(p) = beta log Z - gap (two outputs, FLAT_BETA).
+
+    By the key equation the shortfall is beta KL(pi || pi*); ``reverse`` uses KL(pi* || pi)
+    instead (a known mistake).
+    """
+    star = rw.reward_weighted(TWO_REF, TWO_REWARDS, FLAT_BETA)
+
+    def excess(p: float) -> float:
+        policy = np.array([p, 1 - p])
+        kl = rw.kl_divergence(star, policy) if reverse else rw.kl_divergence(policy, star)
+        return FLAT_BETA * kl - gap
+
+    return _bisect(excess, 1e-12, star[0]), _bisect(excess, star[0], 1 - 1e-12)
+
+
+def flat_top_width() -> float:
+    """The width of the interval of p where J(p) is within FLAT_GAP of its maximum."""
+    low, high = _flat_top(FLAT_GAP)
+    return high - low
+
+
+def _mistakes_flat_top():
+    star = rw.reward_weighted(TWO_REF, TWO_REWARDS, FLAT_BETA)[0]
+    low, high = _flat_top(FLAT_GAP)
+    no_beta_low, no_beta_high = _flat_top(FLAT_GAP * FLAT_BETA)  # KL <= gap, beta forgotten
+    reverse_low, reverse_high = _flat_top(FLAT_GAP, reverse=True)
+    # KL(pi || pi*) ~ (p - p*)^2 / (2 p* (1 - p*)) near the top: a symmetric interval.
+    quadratic = 2 * np.sqrt(2 * FLAT_GAP / FLAT_BETA * star * (1 - star))
+    return [
+        (
+            no_beta_high - no_beta_low,
+            "the shortfall of J below its maximum is beta times the divergence, and beta is 0.5 "
+            "here: the divergence may reach twice the gap",
+        ),
+        (
+            reverse_high - reverse_low,
+            "KL is not symmetric: the shortfall of J is the divergence of the policy from pi*, "
+            "with the policy first",
+        ),
+        (
+            quadratic,
+            "close: that is the width of the quadratic approximation near the top; the curve is "
+            "not symmetric about pi*(y1), find where it crosses on each side",
+        ),
+        (high - star, "that is only the part of the interval above pi*(y1); add the part below"),
+        (star - low, "that is only the part of the interval below pi*(y1); add the part above"),
+    ]
 
 
 exercise(
     NumberExercise(
-        "05-kl-from-j",
-        expected=kl_to_optimum,
+        "05-flat-top-width",
+        expected=flat_top_width,
         tolerance=SIX_DIGITS,
-        hint="the key equation of section 2 links J(pi), beta log Z and KL(pi || pi*): "
-        "solve it for the KL",
-        mistakes=lambda: [
-            (max_j() - _given_j(), "that is beta KL(pi || pi*), the gap in J; divide it by beta"),
-            (
-                -kl_to_optimum(),
-                "check the sign: J never exceeds beta log Z, and a KL is never negative",
-            ),
-            (
-                rw.kl_divergence(GIVEN_POLICY, THREE_REF),
-                "that is KL(pi || pi_ref), the penalty inside J; the question asks for the "
-                "distance to pi*",
-            ),
-            (
-                rw.kl_divergence(
-                    rw.reward_weighted(THREE_REF, THREE_REWARDS, THREE_BETA), GIVEN_POLICY
-                ),
-                "KL is not symmetric: the identity has KL(pi || pi*), with pi first",
-            ),
-        ],
+        hint="the key equation of section 2 says how far J falls below its maximum for each p; "
+        "find the p on each side of pi*(y1) where that shortfall reaches 0.01",
+        mistakes=_mistakes_flat_top,
     )
 )
 
