@@ -86,7 +86,7 @@ class TestPiStarBetaHalf(NumberPrecisionContract):
         [
             (pi_y1(1.0), "at beta = 1"),
             (1 - pi_y1(0.5), "that is pi*(y2)"),
-            (0.6 * math.e / (0.6 * math.e + 0.4 * math.exp(0.5)), "divided by beta"),
+            (0.6 * math.e / (0.6 * math.e + 0.4 * math.exp(0.5)), "at beta = 2"),
             (0.6 * math.exp(4), "not normalised"),
         ],
     )
@@ -230,6 +230,35 @@ class TestReweightFunction(FunctionCheckContract, StatedPrecisionContract):
 
         message = wrong_message(self.grade_id, naive)
         assert "must not overflow" in message and "example 5" in message
+
+    def test_shifting_by_the_largest_reward_of_all_outputs_fails(self):
+        """Regression: a shift by max(rewards) over every output, support or not, passed."""
+
+        def shift_by_overall_max(ref, rewards, beta):
+            with np.errstate(invalid="ignore"):
+                weights = ref * np.exp((rewards - rewards.max()) / beta)
+                return weights / weights.sum()
+
+        message = wrong_message(self.grade_id, shift_by_overall_max)
+        assert "underflow" in message and "example 6" in message
+
+    def test_the_overall_max_shift_fails_a_hidden_case_too(self, capsys, monkeypatch):
+        monkeypatch.delenv("RWLIB_GRADING", raising=False)
+
+        def shift_by_overall_max(ref, rewards, beta):
+            with np.errstate(invalid="ignore"):
+                weights = ref * np.exp((rewards - rewards.max()) / beta)
+                return weights / weights.sum()
+
+        hidden = {
+            "an output with reference probability 0": [
+                (np.array([0.5, 0.5, 0.0]), np.array([1.0, 0.0, 1000.0]), 0.5)
+            ],
+            "large rewards": [(np.array([0.1, 0.9]), np.array([-1500.0, -1502.0]), 0.5)],
+        }
+        with pytest.raises(AssertionError) as failed:
+            rw.grade_function(self.grade_id, shift_by_overall_max, hidden)
+        assert "an output with reference probability 0" in str(failed.value)
 
     def test_a_function_using_rwlib_breaks_the_rule(self):
         def borrowed(ref, rewards, beta):

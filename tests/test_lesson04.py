@@ -8,6 +8,7 @@ by hand), never from the code under test.
 import math
 
 import matplotlib.pyplot as plt
+import mpmath
 import numpy as np
 import pytest
 from exercise_contract import (
@@ -95,28 +96,34 @@ class TestBetaFor90(CheckContract, NumberPrecisionContract):
         assert "sign" in wrong_sign
 
 
-class TestKlAtHalf(CheckContract, NumberPrecisionContract):
-    grade_id = "04-kl-at-half"
+class TestBOvertakesA(CheckContract, NumberPrecisionContract):
+    grade_id = "04-b-overtakes-a"
 
     def right(self):
-        return two_output_kl(0.5)
+        # (0.3 / 0.5) e^(1 / beta) = 1, at 50 digits.
+        with mpmath.workdps(50):
+            return float(1 / mpmath.log(mpmath.mpf(5) / 3))
 
     def mistakes(self):
-        q = sigmoid(math.log(1.5) + 2.0)
-        reversed_kl = 0.6 * math.log(0.6 / q) + 0.4 * math.log(0.4 / (1 - q))
-        return [reversed_kl, two_output_kl(2.0), self.right() / math.log(2)]
+        return [1 / self.right(), -self.right(), 1 / math.log10(5 / 3)]
 
-    def test_right_answer_is_the_kl_of_the_closed_form(self):
-        pi = pi_star_by_hand(TWO_REF, TWO_REWARDS, 0.5)
-        assert self.right() == pytest.approx(kl_by_hand(pi, TWO_REF), rel=1e-12)
+    def test_at_that_beta_a_and_b_are_equally_likely(self):
+        pi = pi_star_by_hand(
+            np.array([0.5, 0.3, 0.2, 0.0]), np.array([1.0, 2.0, 0.0, 5.0]), self.right()
+        )
+        assert pi[0] == pytest.approx(pi[1], rel=1e-12)
 
     def test_mistake_hints_name_the_mistake(self):
-        reversed_hint, inverse_beta, bits = (
+        inverse, negative, log10 = (
             wrong_message(self.grade_id, value) for value in self.mistakes()
         )
-        assert "not symmetric" in reversed_hint
-        assert "1/beta" in inverse_beta
-        assert "nats" in bits
+        assert "1 / beta" in inverse
+        assert "beta is positive" in negative
+        assert "natural log" in log10
+
+    def test_the_hint_gives_the_idea_not_the_formula(self):
+        message = wrong_message(self.grade_id, 3.0)
+        assert "Z is the same for both" in message and "log(" not in message
 
 
 class TestKlBudget(CheckContract, NumberPrecisionContract):

@@ -43,12 +43,13 @@ def _prose(source: str) -> str:
 
 
 def split_blockquote_maths(notebook) -> list[str]:
-    """Blockquote lines on which a display equation opens or closes but does not do both."""
+    """Blockquote lines on which an equation (``$$`` or ``$``) opens or closes but not both."""
     return [
         f"cell {i}: {line.strip()[:60]!r}"
         for i, source in _markdown(notebook)
         for line in _prose(source).splitlines()
-        if line.lstrip().startswith(">") and line.count("$$") % 2
+        if line.lstrip().startswith(">")
+        and (line.count("$$") % 2 or line.replace("$$", "").count("$") % 2)
     ]
 
 
@@ -134,6 +135,10 @@ class TestRulesCanFail:
         good = "> **Key equation.**\n> $$a = b, \\qquad c = d.$$"
         assert split_blockquote_maths(new_notebook(cells=[new_markdown_cell(bad)]))
         assert not split_blockquote_maths(new_notebook(cells=[new_markdown_cell(good)]))
+
+    def test_inline_maths_split_over_blockquote_lines(self):
+        bad = "> **In practice.** the log-ratio $\\log(p /\n> q)$ of a completion"
+        assert split_blockquote_maths(new_notebook(cells=[new_markdown_cell(bad)]))
 
     def test_display_maths_outside_a_blockquote_may_span_lines(self):
         text = "$$\na = b\n$$"

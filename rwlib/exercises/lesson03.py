@@ -50,7 +50,11 @@ def _pi_star_beta_half_mistakes():
             "that is pi*(y1) at beta = 1, not 0.5",
         ),
         (float(weights[1] / weights.sum()), "that is pi*(y2); y1 is entry 0"),
-        (float(unscaled[0] / unscaled.sum()), "the reward is divided by beta, not multiplied"),
+        (
+            float(unscaled[0] / unscaled.sum()),
+            "this is pi*(y1) at beta = 2 (the same as multiplying the rewards by 0.5): "
+            "the exercise divides each reward by beta = 0.5",
+        ),
         (float(weights[0]), "that weight is not normalised yet: divide by Z"),
     ]
 
@@ -134,6 +138,9 @@ exercise(
             ),
             (np.array([0.5, 0.3, 0.2, 0.0]), np.array([1.0, -1.0, 0.5, 50.0]), 2.0),
             (np.array([0.25, 0.75]), np.array([800.0, 799.0]), 1.0),
+            # section 4's example: shifting by the largest reward of all outputs (10^4, outside
+            # the support) underflows every weight in the support to 0, and 0 / 0 is nan
+            (np.array([0.6, 0.4, 0.0]), np.array([2.0, 1.0, 1e4]), 1.0),
         ],
         hidden_cases={
             PUBLIC_CASE: 1,
@@ -141,9 +148,9 @@ exercise(
             "large rewards": 1,
         },
         tolerance=FUNCTION_OUTPUTS,
-        hint="pi* reweights each output's reference probability by its exponentiated, scaled "
-        "reward and renormalises; an output with ref = 0 gets exactly 0, and a large reward "
-        "must not overflow (notebook 01)",
+        hint="pi* reweights each output's reference probability and renormalises; an output "
+        "with ref = 0 gets exactly 0 whatever its reward, a large reward must not overflow, and "
+        "the weights of the outputs in the support must not all underflow to 0",
         allowed_modules=("numpy", "math"),
     )
 )

@@ -20,7 +20,9 @@ from rwlib.checks import (
 TWO_REF = np.array([0.6, 0.4])
 TWO_REWARDS = np.array([2.0, 1.0])
 TARGET = 0.9  # 04-beta-for-0-9: the beta at which pi*(y1) = 0.9
-KL_BETA = 0.5  # 04-kl-at-half: KL(pi* || pi_ref) at this beta
+# 04-b-overtakes-a: the example of section 2, outputs A, B, C, D.
+LIMITS_REF = np.array([0.5, 0.3, 0.2, 0.0])
+LIMITS_REWARDS = np.array([1.0, 2.0, 0.0, 5.0])
 
 # 04-kl-budget: three outputs, a grid of betas, a KL budget in nats.
 BUDGET_REF = np.array([0.2, 0.5, 0.3])
@@ -55,7 +57,7 @@ exercise(
             ),
             (
                 1 / _beta_for(TARGET),
-                "the reward difference is divided by beta: beta = (r1 - r2) / (logit shift needed)",
+                "that is 1 / beta: the reward difference is divided by beta",
             ),
             (
                 GAP / (_logit(TARGET) + _logit(TWO_REF[0])),
@@ -67,32 +69,32 @@ exercise(
 )
 
 
-def _pi_star_half() -> np.ndarray:
-    return rw.reward_weighted(TWO_REF, TWO_REWARDS, KL_BETA)
-
-
-def _kl_at_half() -> float:
-    return float(rw.kl_divergence(_pi_star_half(), TWO_REF))
+def _beta_b_equals_a() -> float:
+    """pi*(B) / pi*(A) = (pi_ref(B) / pi_ref(A)) e^((r_B - r_A) / beta) = 1."""
+    (ref_a, ref_b), (r_a, r_b) = LIMITS_REF[:2], LIMITS_REWARDS[:2]
+    return float((r_b - r_a) / np.log(ref_a / ref_b))
 
 
 exercise(
     NumberExercise(
-        "04-kl-at-half",
-        expected=_kl_at_half,
+        "04-b-overtakes-a",
+        expected=_beta_b_equals_a,
         tolerance=SIX_DIGITS,
-        hint="the KL penalty compares pi* at beta = 0.5 with pi_ref, in nats",
+        hint="compare the two outputs directly: Z is the same for both, and the other outputs "
+        "do not change the ratio of their probabilities",
         mistakes=lambda: [
             (
-                float(rw.kl_divergence(TWO_REF, _pi_star_half())),
-                "KL is not symmetric: the penalty is KL(pi* || pi_ref), pi* first",
+                1 / _beta_b_equals_a(),
+                "that is 1 / beta: the reward difference is divided by beta",
             ),
             (
-                float(
-                    rw.kl_divergence(rw.reward_weighted(TWO_REF, TWO_REWARDS, 1 / KL_BETA), TWO_REF)
-                ),
-                "beta = 0.5 goes into rw.reward_weighted as beta, not as 1/beta",
+                -_beta_b_equals_a(),
+                "beta is positive: B's higher reward makes up for its smaller pi_ref",
             ),
-            (_kl_at_half() / np.log(2), "give the KL in nats (natural log), not in bits"),
+            (
+                float(np.log10(LIMITS_REF[0] / LIMITS_REF[1]) ** -1),
+                "rewards enter through exp: use the natural log",
+            ),
         ],
     )
 )
