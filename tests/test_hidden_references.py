@@ -245,10 +245,16 @@ def _(cases):
     z_two = 0.6 * np.exp(2) + 0.4 * np.exp(1)
     two = cases["the check's examples"][0]
     assert np.allclose(two, [0.6 * np.exp(2) / z_two, 0.4 * np.exp(1) / z_two], rtol=1e-12, atol=0)
-    (zero,) = cases["an output with reference probability 0"]
+    zero, huge = cases["an output with reference probability 0"]
     assert zero[1] == 0.0 and np.isclose(np.sum(zero), 1.0)
     z_zero = 0.3 + 0.7 * np.exp(-2.0)
     assert np.allclose(zero, [0.3 / z_zero, 0.0, 0.7 * np.exp(-2.0) / z_zero], rtol=1e-12, atol=0)
+    # pi_ref = (0.5, 0.5, 0), r = (1, 0, 1000), beta = 0.5: the third output stays at exactly 0.
+    assert huge[2] == 0.0
+    assert np.allclose(huge[:2], [1 / (1 + np.exp(-2)), 1 / (1 + np.exp(2))], rtol=1e-12, atol=0)
+    # The examples' last one, section 4's: (0.6, 0.4, 0) with rewards (2, 1, 1e4).
+    last = cases["the check's examples"][-1]
+    assert last[2] == 0.0 and np.allclose(last[:2], two, rtol=1e-12, atol=0)
     (large,) = cases["large rewards"]
     assert np.allclose(large, [1 / (1 + np.exp(-1)), 1 / (1 + np.exp(1))], rtol=1e-12, atol=0)
 
@@ -262,13 +268,11 @@ def _(beta_90):
     assert np.isclose(beta_90, 1 / np.log(6), rtol=1e-12, atol=0)
 
 
-@reference("04-kl-at-half")
-def _(kl_half):
-    # q = sigma(log 1.5 + 2); KL = q log(q / 0.6) + (1 - q) log((1 - q) / 0.4).
-    q = 1.5 * np.exp(2) / (1.5 * np.exp(2) + 1)
-    assert np.isclose(
-        kl_half, q * np.log(q / 0.6) + (1 - q) * np.log((1 - q) / 0.4), rtol=1e-12, atol=0
-    )
+@reference("04-b-overtakes-a")
+def _(beta_b_equals_a):
+    # pi*(B) / pi*(A) = (0.3 / 0.5) e^((2 - 1) / beta) = 1; checked on pi* summed by hand.
+    weights = np.array([0.5, 0.3, 0.2]) * np.exp(np.array([1.0, 2.0, 0.0]) / beta_b_equals_a)
+    assert np.isclose(weights[0], weights[1], rtol=1e-13, atol=0)
 
 
 def kl_budget_grid_kls():
