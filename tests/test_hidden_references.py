@@ -390,11 +390,17 @@ def _(reward_y2):
     assert np.allclose(w / w.sum(), [0.2, 0.6, 0.2], rtol=1e-12, atol=0)
 
 
-@reference("06-dpo-loss-pair")
-def _(pair_loss):
-    # Margin 0.1 * ((-12.3 + 13.0) - (-15.1 + 14.2)) = 0.1 * (0.7 + 0.9) = 0.16.
-    assert np.isclose(pair_loss, np.log(1 + np.exp(-0.16)), rtol=1e-12, atol=0)
-    assert 0 < pair_loss < np.log(2)
+@reference("06-flat-direction-kl")
+def _(kl_unseen):
+    # The minimiser splits {A, B} as pi* does, 0.4 e^2 : 0.3, and {C, D} as 0.2 e^6 : 0.1 e^4,
+    # with mass 1/2 on each pair; pi* by hand, then the KL summed by hand.
+    w = np.array([0.4 * np.exp(2), 0.3, 0.2 * np.exp(6), 0.1 * np.exp(4)])
+    star = w / w.sum()
+    member = np.concatenate([0.5 * w[:2] / w[:2].sum(), 0.5 * w[2:] / w[2:].sum()])
+    assert np.isclose(kl_unseen, np.sum(member * np.log(member / star)), rtol=1e-12, atol=0)
+    # Closed form: KL = 1/2 log(1/2 / pi*(A, B)) + 1/2 log(1/2 / pi*(C, D)).
+    closed = 0.5 * np.log(0.5 / star[:2].sum()) + 0.5 * np.log(0.5 / star[2:].sum())
+    assert np.isclose(kl_unseen, closed, rtol=1e-12, atol=0)
 
 
 @reference("06-p-for-loss")

@@ -80,26 +80,71 @@ class TestImplicitReward(CheckContract, NumberPrecisionContract):
         assert "index 1" in first
 
 
-class TestDpoLossPair(CheckContract, NumberPrecisionContract):
-    grade_id = "06-dpo-loss-pair"
+FOUR_REF, FOUR_REWARDS = [0.4, 0.3, 0.2, 0.1], [1.0, 0.0, 3.0, 2.0]
+
+
+def four_pi_star() -> list[float]:
+    weights = [p * math.exp(r / 0.5) for p, r in zip(FOUR_REF, FOUR_REWARDS, strict=True)]
+    return [w / sum(weights) for w in weights]
+
+
+def kl(p, q) -> float:
+    return sum(a * math.log(a / b) for a, b in zip(p, q, strict=True) if a > 0)
+
+
+def expected_pair_loss(policy, i: int, j: int, beta: float = 0.5) -> float:
+    """The DPO loss of (i, j) averaged over Bradley-Terry labels, written out with math."""
+    p_i = sigmoid(FOUR_REWARDS[i] - FOUR_REWARDS[j])
+    margin = beta * math.log(policy[i] / FOUR_REF[i]) - beta * math.log(policy[j] / FOUR_REF[j])
+    return -p_i * math.log(sigmoid(margin)) - (1 - p_i) * math.log(sigmoid(-margin))
+
+
+def split_member(mass_ab: float, within) -> list[float]:
+    """Mass ``mass_ab`` on {A, B} and the rest on {C, D}, split inside each as ``within``."""
+    ab, cd = within[0] + within[1], within[2] + within[3]
+    return [mass_ab * within[0] / ab, mass_ab * within[1] / ab] + [
+        (1 - mass_ab) * within[2] / cd,
+        (1 - mass_ab) * within[3] / cd,
+    ]
+
+
+class TestFlatDirectionKl(CheckContract, NumberPrecisionContract):
+    grade_id = "06-flat-direction-kl"
 
     def right(self):
-        margin = 0.1 * ((-12.3 + 13.0) - (-15.1 + 14.2))  # 0.16
-        return math.log1p(math.exp(-margin))
+        return kl(split_member(0.5, four_pi_star()), four_pi_star())
 
     def mistakes(self):
-        return [math.log1p(math.exp(-1.6)), math.log1p(math.exp(0.16)), -self.right()]
+        star, member = four_pi_star(), split_member(0.5, four_pi_star())
+        return [
+            kl(star, member),
+            kl(member, FOUR_REF),
+            kl(split_member(0.5, FOUR_REF), star),
+            kl(split_member(0.7, star), star),
+        ]
 
-    def test_right_answer_is_below_log_2(self):
-        assert 0 < self.right() < math.log(2)  # the policy favours the chosen answer
+    def test_right_answer_is_a_minimiser_of_the_split_pairs_but_not_of_linked_ones(self):
+        star, member = four_pi_star(), split_member(0.5, four_pi_star())
+        assert sum(member[:2]) == pytest.approx(0.5, rel=1e-12)
+        split = [expected_pair_loss(q, 0, 1) + expected_pair_loss(q, 2, 3) for q in (member, star)]
+        assert split[0] == pytest.approx(split[1], rel=1e-12)
+        # Any other split inside a pair loses; a pair linking the two pieces singles out pi*.
+        other = split_member(0.5, FOUR_REF)
+        assert expected_pair_loss(other, 0, 1) > expected_pair_loss(member, 0, 1)
+        assert expected_pair_loss(member, 1, 2) > expected_pair_loss(star, 1, 2)
 
     def test_mistake_hints_name_the_mistake(self):
-        no_beta, swapped, negative = (
+        reversed_kl, to_ref, ref_split, ref_mass = (
             wrong_message(self.grade_id, value) for value in self.mistakes()
         )
-        assert "multiplied by beta" in no_beta
-        assert "comes first" in swapped
-        assert "positive" in negative
+        assert "not symmetric" in reversed_kl
+        assert "reference" in to_ref
+        assert "pinned down" in ref_split
+        assert "the probability the question asks for" in ref_mass
+
+    def test_pi_star_itself_is_wrong(self):
+        # A student who answers that the minimiser is pi* (KL 0) has missed the flat direction.
+        assert "Hint" in wrong_message(self.grade_id, 0.0)
 
 
 class TestPForLoss(CheckContract, NumberPrecisionContract):

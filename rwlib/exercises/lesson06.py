@@ -23,10 +23,13 @@ IMPLICIT_BETA = 0.5
 IMPLICIT_LOG_Z = 1.2
 IMPLICIT_OUTPUT = 1  # y_2
 
-# 06-dpo-loss-pair: sequence log-probabilities of a chosen and a rejected completion.
-PAIR_POLICY = (-12.3, -15.1)  # log pi_theta(y_w), log pi_theta(y_l)
-PAIR_REF = (-13.0, -14.2)  # log pi_ref(y_w), log pi_ref(y_l)
-PAIR_BETA = 0.1
+# 06-flat-direction-kl: the four answers A, B, C, D of the lesson, compared only in the pairs
+# (A, B) and (C, D); the loss minimiser that gives {A, B} the probability FLAT_MASS.
+FLAT_REF = np.array([0.4, 0.3, 0.2, 0.1])
+FLAT_REWARDS = np.array([1.0, 0.0, 3.0, 2.0])
+FLAT_BETA = 0.5
+FLAT_GROUP_AB = np.array([1.0, 1.0, 0.0, 0.0])
+FLAT_MASS = 0.5
 
 # 06-p-for-loss: two outputs, the chosen one has pi_ref = 0.6; the target loss at beta = 0.5.
 TARGET_REF = 0.6
@@ -81,26 +84,57 @@ exercise(
 )
 
 
-def _pair_loss(beta: float, chosen_first: bool = True) -> float:
-    policy, ref = (PAIR_POLICY, PAIR_REF) if chosen_first else (PAIR_POLICY[::-1], PAIR_REF[::-1])
-    return float(rw.dpo_loss(*policy, *ref, beta, log_probs=True))
+def _flat_member(group_mass: float, within=None) -> np.ndarray:
+    """The policy with mass ``group_mass`` on {A, B} and the rest on {C, D}, each group split
+    as ``within`` splits it (default: pi*, the split that every minimiser shares)."""
+    within = rw.reward_weighted(FLAT_REF, FLAT_REWARDS, FLAT_BETA) if within is None else within
+    in_ab = FLAT_GROUP_AB
+    ab = within * in_ab / np.sum(within * in_ab)
+    cd = within * (1 - in_ab) / np.sum(within * (1 - in_ab))
+    return group_mass * ab + (1 - group_mass) * cd
+
+
+def flat_direction_kl() -> float:
+    """KL(pi || pi*) of the loss minimiser that gives {A, B} the probability FLAT_MASS."""
+    star = rw.reward_weighted(FLAT_REF, FLAT_REWARDS, FLAT_BETA)
+    return float(rw.kl_divergence(_flat_member(FLAT_MASS), star))
+
+
+def _mistakes_flat():
+    star = rw.reward_weighted(FLAT_REF, FLAT_REWARDS, FLAT_BETA)
+    member = _flat_member(FLAT_MASS)
+    return [
+        (
+            float(rw.kl_divergence(star, member)),
+            "KL is not symmetric: the question asks for the divergence of the policy from pi*, "
+            "with the policy first",
+        ),
+        (
+            float(rw.kl_divergence(member, FLAT_REF)),
+            "that is the distance to the reference; the question asks how far the policy is "
+            "from pi*",
+        ),
+        (
+            float(rw.kl_divergence(_flat_member(FLAT_MASS, within=FLAT_REF), star)),
+            "inside each compared pair the minimiser is pinned down: its log-ratio to the "
+            "reference must match the reward gap, so the split inside {A, B} is not the "
+            "reference's",
+        ),
+        (
+            float(rw.kl_divergence(_flat_member(FLAT_REF[:2].sum()), star)),
+            "give A and B together the probability the question asks for, not the reference's",
+        ),
+    ]
 
 
 exercise(
     NumberExercise(
-        "06-dpo-loss-pair",
-        expected=lambda: _pair_loss(PAIR_BETA),
+        "06-flat-direction-kl",
+        expected=flat_direction_kl,
         tolerance=SIX_DIGITS,
-        hint="the DPO loss is -log sigma of the implicit-reward margin between the chosen and "
-        "the rejected completion; the numbers given are log-probabilities",
-        mistakes=lambda: [
-            (_pair_loss(1.0), "the log-ratios are multiplied by beta before the sigmoid"),
-            (
-                _pair_loss(PAIR_BETA, chosen_first=False),
-                "the chosen output y_w comes first: its implicit reward minus the rejected one's",
-            ),
-            (-_pair_loss(PAIR_BETA), "a loss is -log sigma(margin), which is positive"),
-        ],
+        hint="the expected loss on a pair depends on the policy only through that pair's margin; "
+        "work out what the two margins fix inside each pair, and what they leave free",
+        mistakes=_mistakes_flat,
     )
 )
 
