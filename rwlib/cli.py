@@ -27,13 +27,39 @@ def _instructor_tools_missing(command: str) -> bool:
     return bool(missing)
 
 
+def _course(args, command: str) -> Path | None:
+    """The course folder of ``--course`` (default: the current folder), or None after an error.
+
+    A course folder holds ``solutions/`` (a checkout of the course, or an unpacked copy);
+    ``--source`` and ``--out`` default to its folders.
+    """
+    course = Path(args.course)
+    explicit = args.source is not None
+    if not explicit and not (course / "solutions").is_dir():
+        where = "the current folder" if args.course == "." else str(course)
+        print(
+            f"rwlib {command}: no course folder found: {where} has no solutions/ folder. Run "
+            "this from the course's folder (a checkout, or an unpacked copy of the course), or "
+            "pass --course DIR (or --source SOLUTIONS)",
+            file=sys.stderr,
+        )
+        return None
+    if not explicit:
+        args.source = course / "solutions"
+    return course
+
+
 def _release(args) -> int:
     if _instructor_tools_missing("release"):
         return 1
     from rwlib.release import ReleaseError, release
 
+    course = _course(args, "release")
+    if course is None:
+        return 1
+    out = args.out if args.out is not None else course / "notebooks"
     try:
-        written = release(args.source, args.out, args.notebooks, execute=not args.no_execute)
+        written = release(args.source, out, args.notebooks, execute=not args.no_execute)
     except ReleaseError as error:
         print(f"rwlib release: {error}", file=sys.stderr)
         return 1
@@ -115,6 +141,8 @@ def _grade(args) -> int:
     from rwlib.grading.grade import GradingError, Settings, grade, summary
     from rwlib.grading.reports import with_hand_grading
 
+    if _course(args, "grade") is None:
+        return 1
     timeouts = {}
     for item in args.question_timeout:
         grade_id, _, seconds = item.partition("=")
@@ -232,7 +260,12 @@ def _gradescope(args) -> int:
     from rwlib.grading.gradescope import GradescopeError, build
 
     try:
-        names = build(args.out, args.source, args.notebooks, visibility=args.visibility)
+        course = _course(args, "gradescope")
+        if course is None:
+            return 1
+        names = build(
+            args.out, args.source, args.notebooks, visibility=args.visibility, course=course
+        )
     except GradescopeError as error:
         print(f"rwlib gradescope: {error}", file=sys.stderr)
         return 1
@@ -249,6 +282,12 @@ def _gradescope_run(args) -> int:
     return 0
 
 
+COURSE_HELP = (
+    "the course folder, a checkout or an unpacked copy of the course, holding solutions/ "
+    "(default: the current folder)"
+)
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="rwlib", description=__doc__)
@@ -260,8 +299,9 @@ def main(argv=None) -> int:
         "(solutions stubbed, hidden tests removed, executed) to the student folder.",
     )
     release.add_argument("notebooks", nargs="*", help="only these notebooks (default: all)")
-    release.add_argument("--source", type=Path, default=Path("solutions"), help="(solutions)")
-    release.add_argument("--out", type=Path, default=Path("notebooks"), help="(notebooks)")
+    release.add_argument("--course", default=".", metavar="DIR", help=COURSE_HELP)
+    release.add_argument("--source", type=Path, help="the solutions (COURSE/solutions)")
+    release.add_argument("--out", type=Path, help="the student copies (COURSE/notebooks)")
     release.add_argument("--no-execute", action="store_true", help="write without executing")
     release.set_defaults(run=_release)
     grade = commands.add_parser(
@@ -278,7 +318,8 @@ def main(argv=None) -> int:
         "or an LMS export (Canvas, Moodle, D2L, Blackboard, Gradescope)",
     )
     grade.add_argument("--out", type=Path, required=True, help="the grades folder")
-    grade.add_argument("--source", type=Path, default=Path("solutions"), help="(solutions)")
+    grade.add_argument("--course", default=".", metavar="DIR", help=COURSE_HELP)
+    grade.add_argument("--source", type=Path, help="the source notebooks (COURSE/solutions)")
     grade.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1, help="(cores)")
     from rwlib.grading.sandbox import Limits
 
@@ -402,7 +443,8 @@ def main(argv=None) -> int:
         "auto-graded question; written answers are graded by hand on Gradescope.",
     )
     gradescope.add_argument("--out", type=Path, required=True, help="the zip to write")
-    gradescope.add_argument("--source", type=Path, default=Path("solutions"), help="(solutions)")
+    gradescope.add_argument("--course", default=".", metavar="DIR", help=COURSE_HELP)
+    gradescope.add_argument("--source", type=Path, help="the source notebooks (COURSE/solutions)")
     gradescope.add_argument(
         "--notebooks", nargs="+", help="the assignment's notebooks (default: all graded ones)"
     )

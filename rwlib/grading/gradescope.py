@@ -87,8 +87,11 @@ def _check_references(path: Path) -> None:
 
 def _package_files(root: Path) -> dict[str, bytes]:
     """pyproject.toml, README.md, LICENSE and rwlib/ (without caches), as ``package/...``."""
-    if not (root / "pyproject.toml").is_file():
-        raise GradescopeError(f"{root} is not the course repository (no pyproject.toml)")
+    if not (root / "pyproject.toml").is_file() or not (root / "rwlib").is_dir():
+        raise GradescopeError(
+            f"{root} is not a course folder (no pyproject.toml and rwlib/ in it): pass --course "
+            "DIR, a checkout or an unpacked copy of the course, whose rwlib the autograder installs"
+        )
     files = {f"package/{n}": (root / n).read_bytes() for n in ("pyproject.toml", "README.md")}
     files["package/LICENSE"] = (root / "LICENSE").read_bytes()
     for path in sorted((root / "rwlib").rglob("*")):
@@ -102,6 +105,7 @@ def build(
     source: Path = Path("solutions"),
     notebooks=None,
     visibility: str = "after_published",
+    course: Path | None = None,
 ) -> list[str]:
     """Write the Gradescope autograder zip; returns the notebooks it grades.
 
@@ -115,6 +119,10 @@ def build(
         The notebooks of this assignment (default: every source notebook with questions).
     visibility : str
         When students see the tests' results: one of :data:`VISIBILITIES`.
+    course : pathlib.Path, optional
+        The course folder whose ``pyproject.toml`` and ``rwlib/`` the autograder
+        installs (default: the checkout that holds the imported rwlib, for an
+        editable install).
 
     Returns
     -------
@@ -145,8 +153,9 @@ def build(
             f"no graded notebook {', '.join(unknown)} in {source}; "
             f"there are: {', '.join(available) or 'none'}"
         )
-    repository = Path(rwlib.__file__).resolve().parent.parent
-    files = {name: (data, 0o644) for name, data in _package_files(repository).items()}
+    if course is None:
+        course = Path(rwlib.__file__).resolve().parent.parent
+    files = {name: (data, 0o644) for name, data in _package_files(Path(course)).items()}
     for name in names:
         _check_references(source / f"{name}.ipynb")
         files[f"solutions/{name}.ipynb"] = ((source / f"{name}.ipynb").read_bytes(), 0o644)
