@@ -113,11 +113,11 @@ class TestKlGap(CheckContract, NumberPrecisionContract):
         assert gap_by_formula(2.0) < gap_by_formula(1.0) < gap_by_formula(0.5)
 
 
-def gradient_by_jacobian(logits, log_ref, rewards, beta):
+def gradient_by_jacobian(logits, ref, rewards, beta):
     """dJ/dtheta = (diag(pi) - pi pi^T) dJ/dpi, with dJ/dpi = r - beta (log(pi/ref) + 1)."""
     pi = np.exp(logits - logits.max())
     pi = pi / pi.sum()
-    d_pi = rewards - beta * (np.log(pi) - log_ref + 1)
+    d_pi = rewards - beta * (np.log(pi / ref) + 1)
     return (np.diag(pi) - np.outer(pi, pi)) @ d_pi
 
 
@@ -133,7 +133,7 @@ class TestPolicyGradientExercise(FunctionCheckContract, StatedPrecisionContract)
         [
             lambda t, ref, r, b: (p := np.exp(t) / np.exp(t).sum()) * (r - p @ r),  # no KL term
             lambda t, ref, r, b: -gradient_by_jacobian(t, ref, r, b),  # descent direction
-            lambda t, ref, r, b: r - b * (t - ref),  # no softmax derivative
+            lambda t, ref, r, b: r - b * (t - np.log(ref)),  # no softmax derivative
             lambda t, ref, r, b: gradient_by_jacobian(t, ref, r, b)[:-1],  # wrong shape
         ],
     )
@@ -142,8 +142,8 @@ class TestPolicyGradientExercise(FunctionCheckContract, StatedPrecisionContract)
         assert "Hint" in message and "minus its average" in message
 
     def test_rlhf_is_not_allowed(self):
-        def with_rwlib(logits, log_ref, rewards, beta):
-            return rlhf.policy_gradient(logits, log_ref, rewards, beta)
+        def with_rwlib(logits, ref, rewards, beta):
+            return rlhf.policy_gradient(logits, np.log(ref), rewards, beta)
 
         assert "no rwlib" in wrong_message(self.grade_id, with_rwlib)
 

@@ -174,17 +174,23 @@ exercise(
 )
 
 
-# -- 09-policy-gradient ------------------------------------------------------------------------
+# -- 09-policy-gradient ---------------------------------------------------------------------------
+
+
+def policy_gradient_reference(logits, ref, rewards, beta):
+    """The exact gradient of J for pi = softmax(logits), with the reference as probabilities."""
+    return rlhf.policy_gradient(logits, np.log(ref), rewards, beta)
+
 
 exercise(
     FunctionExercise(
         "09-policy-gradient",
-        reference=rlhf.policy_gradient,
+        reference=policy_gradient_reference,
         examples=[
-            (np.log([0.6, 0.4]), np.log([0.6, 0.4]), np.array([2.0, 1.0]), 1.0),
-            (np.array([0.0, 1.0, -1.0]), np.log([0.5, 0.3, 0.2]), np.array([1.0, 0.0, 2.0]), 0.5),
-            (np.array([2.0, 0.0, 0.0, 1.0]), np.log([0.1, 0.2, 0.3, 0.4]), np.zeros(4), 2.0),
-            (np.array([3.0, -2.0]), np.log([0.5, 0.5]), np.array([-1.0, 4.0]), 0.1),
+            (np.array([0.6, 0.4]), np.array([0.6, 0.4]), np.array([2.0, 1.0]), 1.0),
+            (np.array([0.0, 1.0, -1.0]), np.array([0.5, 0.3, 0.2]), np.array([1.0, 0.0, 2.0]), 0.5),
+            (np.array([2.0, 0.0, 0.0, 1.0]), np.array([0.1, 0.2, 0.3, 0.4]), np.zeros(4), 2.0),
+            (np.array([3.0, -2.0]), np.array([0.5, 0.5]), np.array([-1.0, 4.0]), 0.1),
         ],
         hidden_cases={
             PUBLIC_CASE: 1,
