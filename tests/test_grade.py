@@ -25,6 +25,7 @@ from rwlib.grading.intake import questions
 from rwlib.release import student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.grader  # every test here runs rwlib grade
 NAME = "02_normalization_factor"
 SETTINGS = Settings(source=ROOT / "solutions", workers=2, timeout=30)
 
@@ -126,7 +127,7 @@ def test_a_source_without_its_grading_lines_is_refused_before_anything_is_graded
     (index, cell), *_ = [
         (i, c)
         for i, c in enumerate(broken.cells)
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "02-shift-ratio"
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "02-shift-to-z-one"
     ]
     cell.outputs = []
     source = tmp_path / "source"
@@ -134,7 +135,7 @@ def test_a_source_without_its_grading_lines_is_refused_before_anything_is_graded
     nbformat.write(broken, source / f"{NAME}.ipynb")
     _write_class(tmp_path / "submissions", {"ann": solution})
     settings = dataclasses.replace(SETTINGS, source=source)
-    with pytest.raises(GradingError, match=rf"cell {index} \(02-shift-ratio\).*rwlib release"):
+    with pytest.raises(GradingError, match=rf"cell {index} \(02-shift-to-z-one\).*rwlib release"):
         grade(tmp_path / "submissions", tmp_path / "grades", settings, progress=False)
     assert not (tmp_path / "grades" / ".work" / "results").exists()
 

@@ -42,7 +42,7 @@ class TestBoundedParsing:
                 parse_line(text)
 
     def test_a_line_for_another_exercise_is_ignored(self):
-        assert records(line("02-shift-ratio", ANSWER_CASE, '"value": 1.0'), NUMBER) == {}
+        assert records(line("02-shift-to-z-one", ANSWER_CASE, '"value": 1.0'), NUMBER) == {}
 
 
 class TestForgedLines:

@@ -30,13 +30,14 @@ from rwlib.grading.intake import questions
 from rwlib.release import student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.grader  # every test here runs rwlib grade
 NAME = "02_normalization_factor"
 SOURCE = ROOT / "solutions" / f"{NAME}.ipynb"
 POINTS = {
     "02-z-three-outputs": 2,
-    "02-shift-ratio": 2,
+    "02-shift-to-z-one": 2,
     "02-beta-for-z-3": 3,
-    "02-log-z-large": 2,
+    "02-log-pi-star-tiny": 2,
     "02-z-from-scratch": 3,
 }
 FULL = sum(POINTS.values())
@@ -261,7 +262,7 @@ raise RuntimeError(repr(In))
         "monkeypatch": _edited({"02-z-three-outputs": monkeypatch}),
         "fake_pass": _edited({"02-z-three-outputs": fake_pass}),
         "sys_exit": _prepend("02-z-three-outputs", "import sys\nsys.exit()"),
-        "os_exit": _prepend("02-log-z-large", "import os\nos._exit(1)"),
+        "os_exit": _prepend("02-log-pi-star-tiny", "import os\nos._exit(1)"),
         "endless_loop": _prepend("02-z-three-outputs", "while True:\n    pass"),
         "stubborn_loop": _prepend(
             "02-z-from-scratch",
@@ -269,7 +270,7 @@ raise RuntimeError(repr(In))
         ),
         "memory": _prepend("02-z-three-outputs", "huge = np.ones(50_000_000_000 // 8)"),
         "flood": _prepend("02-z-from-scratch", "print('x' * 10_000_000)"),
-        "leak": _edited({"02-log-z-large": leak}),
+        "leak": _edited({"02-log-pi-star-tiny": leak}),
         "forged_digits": _edited({"02-z-three-outputs": forged_digits}),
         "forged_depth": _edited({"02-z-three-outputs": forged_depth}),
         "uses_rwlib": _edited({"02-z-from-scratch": from_scratch}),
@@ -283,8 +284,8 @@ raise RuntimeError(repr(In))
         ),
         "size_one_array": _edited(
             {
-                "02-shift-ratio": _answer(_solution(), "02-shift-ratio").source
-                + "\nz_ratio = np.array([z_ratio, 0.0])[0:1]"
+                "02-shift-to-z-one": _answer(_solution(), "02-shift-to-z-one").source
+                + "\nc_unit_z = np.array([c_unit_z, 0.0])[0:1]"
             }
         ),
         "markdown_answer": markdown,
@@ -307,7 +308,7 @@ raise RuntimeError(repr(In))
     duplicated.cells.insert(duplicated.cells.index(answer) + 1, wrong_copy)
     cases["duplicated"] = duplicated
     renamed = copy.deepcopy(solution)
-    _answer(renamed, "02-shift-ratio").metadata["nbgrader"]["grade_id"] = "my-own-id"
+    _answer(renamed, "02-shift-to-z-one").metadata["nbgrader"]["grade_id"] = "my-own-id"
     cases["renamed"] = renamed
     three = copy.deepcopy(solution)
     cases["wrong_kernel"] = three
@@ -393,7 +394,7 @@ EARNED = {
     # repeat the true ones in every later check, so each of those fails too.
     "fake_pass": 0,
     "sys_exit": _without("02-z-three-outputs"),
-    "os_exit": _without("02-log-z-large", "02-z-from-scratch"),  # no kernel after it died
+    "os_exit": _without("02-log-pi-star-tiny", "02-z-from-scratch"),  # no kernel after it died
     "endless_loop": _without("02-z-three-outputs"),
     "stubborn_loop": _without("02-z-from-scratch"),
     "memory": _without("02-z-three-outputs"),
@@ -401,13 +402,13 @@ EARNED = {
     "tests_deleted": FULL,
     "tests_edited_wrong": _without("02-z-three-outputs"),
     "duplicated": FULL,
-    "renamed": _without("02-shift-ratio"),
+    "renamed": _without("02-shift-to-z-one"),
     "huge_output": FULL,
     "wrong_kernel": 0,
     "not_json": 0,
     "no_cells": 0,
     "nbformat3": 0,
-    "leak": _without("02-log-z-large"),
+    "leak": _without("02-log-pi-star-tiny"),
     "forged_digits": _without("02-z-three-outputs"),
     "forged_depth": _without("02-z-three-outputs"),
     "uses_rwlib": _without("02-z-from-scratch"),
@@ -449,7 +450,7 @@ def test_a_fork_bomb_earns_nothing_and_stops_at_the_process_limit(batch):
         ("blank", "02-z-three-outputs", "unanswered", "not answered"),
         ("one_wrong", "02-z-three-outputs", "failed", "beta = 1"),
         ("sys_exit", "02-z-three-outputs", "not allowed", "imports sys"),
-        ("os_exit", "02-log-z-large", "error", "kernel died"),
+        ("os_exit", "02-log-pi-star-tiny", "error", "kernel died"),
         ("monkeypatch", "02-z-three-outputs", "not allowed", "changes the module rwlib"),
         ("monkeypatch", "02-z-from-scratch", "not allowed", "earlier answer cell"),
         ("transformer", "02-z-three-outputs", "not allowed", "get_ipython"),
@@ -462,8 +463,8 @@ def test_a_fork_bomb_earns_nothing_and_stops_at_the_process_limit(batch):
         ("no_cells", "02-z-three-outputs", "error", "no cells"),
         ("nbformat3", "02-z-three-outputs", "error", "nbformat 3"),
         ("wrong_kernel", "02-z-three-outputs", "error", "'R' kernel"),
-        ("renamed", "02-shift-ratio", "unanswered", "not answered"),
-        ("leak", "02-log-z-large", "error", "raised RuntimeError"),
+        ("renamed", "02-shift-to-z-one", "unanswered", "not answered"),
+        ("leak", "02-log-pi-star-tiny", "error", "raised RuntimeError"),
         ("forged_digits", "02-z-three-outputs", "failed", "more than 40 characters"),
         ("uses_rwlib", "02-z-from-scratch", "not allowed", "uses rw"),
         ("forged_depth", "02-z-three-outputs", "failed", "nested deeper"),
@@ -508,7 +509,7 @@ def test_duplicated_and_renamed_answer_cells_are_reported(batch):
     duplicated = " ".join(batch["results"]["duplicated"].notes)
     renamed = " ".join(batch["results"]["renamed"].notes)
     assert "more than once" in duplicated
-    assert "my-own-id" in renamed and "02-shift-ratio-answer" in renamed
+    assert "my-own-id" in renamed and "02-shift-to-z-one-answer" in renamed
 
 
 def test_no_file_outside_the_scratch_directories_changed(batch):

@@ -29,7 +29,7 @@ from rwlib.release import _execute
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "02_normalization_factor"
-WRONG_ID = "02-shift-ratio"
+WRONG_ID = "02-shift-to-z-one"
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +162,7 @@ def test_build_refuses_notebooks_without_grading_values(source, tmp_path):
         build(tmp_path / "autograder.zip", source, ["99_no_such_notebook"])
 
 
+@pytest.mark.grader
 def test_a_correct_submission_gets_full_marks(source, autograder, tmp_path):
     submitted = (source / f"{NAME}.ipynb").read_bytes()
     files = {f"work/{NAME}.ipynb": submitted, "notes.txt": b"hello"}
@@ -173,6 +174,7 @@ def test_a_correct_submission_gets_full_marks(source, autograder, tmp_path):
     assert "02-explain-zero-reward" in results["output"]  # the written answer, graded by hand
 
 
+@pytest.mark.grader
 def test_one_wrong_answer_loses_exactly_its_points(source, autograder, tmp_path):
     notebook = nbformat.read(source / f"{NAME}.ipynb", as_version=4)
     (cell,) = [
@@ -180,7 +182,7 @@ def test_one_wrong_answer_loses_exactly_its_points(source, autograder, tmp_path)
         for c in notebook.cells
         if c.metadata.get("nbgrader", {}).get("grade_id") == f"{WRONG_ID}-answer"
     ]
-    cell.source = f"{cell.source}\nz_ratio = 1 / z_ratio"
+    cell.source = f"{cell.source}\nc_unit_z = 1 / c_unit_z"
     submitted = {f"{NAME}.ipynb": nbformat.writes(notebook).encode()}
     results = run_autograder(autograder, tmp_path / "autograder", submitted)
     tests = validate(results, source)
@@ -191,6 +193,7 @@ def test_one_wrong_answer_loses_exactly_its_points(source, autograder, tmp_path)
     assert results["score"] == sum(test["max_score"] for test in tests.values())
 
 
+@pytest.mark.grader
 def test_a_missing_notebook_scores_zero(source, autograder, tmp_path):
     # A rename such as "{NAME} (1).ipynb" counts (tests/test_gradescope_intake.py); this does not.
     misnamed = {"my_homework.ipynb": (source / f"{NAME}.ipynb").read_bytes()}
@@ -210,6 +213,7 @@ def test_a_missing_notebook_scores_zero(source, autograder, tmp_path):
     f"other users can reach {', '.join(map(str, sandbox.python_paths()))} (as on Gradescope); "
     "tests/test_grade.py checks the user id's protection and the refusal on their own",
 )
+@pytest.mark.grader
 def test_without_bubblewrap_a_kernel_cannot_read_the_solutions(source, autograder):
     """As in a container where bubblewrap makes no namespaces: the user id must protect them.
 

@@ -19,6 +19,7 @@ import pytest
 from rwlib.grading import gradescope
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.grader  # every test here runs rwlib grade
 NAME = "02_normalization_factor"
 NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
 

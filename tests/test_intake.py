@@ -584,6 +584,7 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(file))
 
 
+@pytest.mark.grader
 def test_grade_with_a_roster_refuses_links_lists_missing_and_unmatched(tmp_path, notebooks):
     solution, blank = notebooks
     subs, out = tmp_path / "submissions", tmp_path / "grades"
@@ -612,6 +613,7 @@ def test_grade_with_a_roster_refuses_links_lists_missing_and_unmatched(tmp_path,
     assert "-Copy1.ipynb is graded" in feedback
 
 
+@pytest.mark.grader
 def test_the_command_line_grades_past_a_fifo_and_a_hostile_zip(tmp_path, notebooks):
     solution, blank = notebooks
     subs, out = tmp_path / "submissions", tmp_path / "grades"

@@ -466,6 +466,7 @@ def _class(folder: Path, source: Path, answers: dict) -> None:
         nbformat.write(notebook, folder / student / f"{NAME}.ipynb")
 
 
+@pytest.mark.grader
 def test_hand_grading_survives_a_rerun_force_and_a_resubmission(tmp_path, small_source):
     subs, out = tmp_path / "submissions", tmp_path / "grades"
     settings = Settings(source=small_source, workers=2)
@@ -497,6 +498,7 @@ def test_hand_grading_survives_a_rerun_force_and_a_resubmission(tmp_path, small_
     assert session.answers(session.questions[0])[0].student == "ann"
 
 
+@pytest.mark.grader
 def test_regrade_one_student_or_one_question(tmp_path, small_source):
     subs, out = tmp_path / "submissions", tmp_path / "grades"
     settings = Settings(source=small_source, workers=2)
