@@ -26,6 +26,7 @@ exercise(
         hint="B's share of the total score, now that four outcomes share it",
         mistakes=lambda: [
             (7 / 20, "that is B's share among A, B and C: D's score counts in the total too"),
+            (7 / 12, "the normalizer is the sum of all the scores, not A's score"),
             (
                 float(softmax(SCORES_WITH_D)[1]),
                 "that is softmax; here the scores are divided by their sum",
