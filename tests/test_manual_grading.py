@@ -408,9 +408,18 @@ def test_canvas_export_total_column(run, roster):
         export.canvas(run, roster, assignment_ids={"03_nothing": "9"})
 
 
+def test_canvas_export_refuses_to_drop_a_graded_student_missing_from_the_roster(run, tmp_path):
+    roster = tmp_path / "two.csv"
+    roster.write_text("student,lms_id\nann,1\nben,2\n")
+    with pytest.raises(
+        export.ExportError, match=r"1 graded students are not in the roster \(cat\)"
+    ):
+        export.canvas(run, roster)
+
+
 def test_canvas_export_needs_an_id_canvas_can_match(run, tmp_path):
     roster = tmp_path / "names_only.csv"
-    roster.write_text("student,name\nann,Ann Lee\n")
+    roster.write_text("student,name\nann,Ann Lee\nben,Ben Ode\ncat,Cat Li\n")
     with pytest.raises(export.ExportError, match="lms_id, sis_user_id or sis_login_id"):
         export.canvas(run, roster)
 

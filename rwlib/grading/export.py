@@ -82,7 +82,15 @@ def canvas(
 
     rows = [dict.fromkeys(CANVAS_IDENTITY, "") | {"Student": "Points Possible"}]
     rows[0] |= {header(c): f"{sum(maxima.values()) if total else maxima[c]:g}" for c in columns}
-    for student in read_roster(Path(roster)).students:
+    listed = read_roster(Path(roster)).students
+    strays = sorted({r.student for r in results} - {s.student for s in listed})
+    if strays:
+        raise ExportError(
+            f"{len(strays)} graded students are not in the roster ({', '.join(strays[:5])}"
+            f"{', ...' if len(strays) > 5 else ''}), so Canvas would not get their points: add "
+            "them to the roster, or grade with --roster so that only rostered students are graded"
+        )
+    for student in listed:
         identity = {
             "ID": student.lms_id,
             "SIS User ID": student.column("sis_user_id"),
