@@ -124,9 +124,8 @@ exercise(
         expected=lambda: float(steps_to_target()),
         tolerance=EXACT_COUNT,
         whole_number=True,
-        hint="run the natural-gradient ascent of section 5 at the exercise's beta and step size, "
-        "measure the KL to the pi* of the learned reward at that beta after every step, and "
-        "find the first step below 1e-3",
+        hint="the natural gradient's pace is set by eta times beta, and its target by beta: "
+        "follow the distance to the target of this beta step by step, counting pi_ref as step 0",
         mistakes=_mistakes_steps,
     )
 )
