@@ -134,6 +134,10 @@ def feedback_html(student: str, results: list[NotebookResult]) -> str:
         f"<title>Feedback for {escape(student)}</title><style>{STYLE}</style></head><body>",
         f"<h1>Feedback for {escape(student)}</h1>",
     ]
+    if len(results) > 1:
+        earned = sum(totals(r)["total"] for r in results)
+        possible = sum(totals(r)["max"] for r in results)
+        parts.append(f"<p>All notebooks: <strong>{earned:g} of {possible:g}</strong> points</p>")
     for result in sorted(results, key=lambda r: r.notebook):
         total = totals(result)
         parts.append(f"<h2>{escape(result.notebook)}</h2>")
