@@ -243,8 +243,8 @@ def _export(args) -> int:
         print(f"rwlib export: {error}", file=sys.stderr)
         return 1
     write_atomically(args.out, text)
-    rows = text.count("\n") - 1
-    print(f"wrote {args.out}: {rows} rows in the {args.format} format")
+    students = text.count("\n") - (2 if args.format == "canvas" else 1)  # header, points row
+    print(f"wrote {args.out} in the {args.format} format: {students} students")
     if waiting:
         print(
             f"WARNING: {waiting} written answers are not graded yet and count 0 here "
