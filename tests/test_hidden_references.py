@@ -456,11 +456,19 @@ def _(n_needed):
     assert np.isclose(n_needed, exact_samples_for_1_percent(), rtol=0, atol=1)
 
 
-@reference("07-ess-quarter")
-def _(ess_quarter):
-    # By hand: rewards 3, 3, 2, 2, 2, 1, 0, -1, -2, 0; ESS = (sum w)^2 / sum w^2 with w = e^(4 r).
-    w = np.exp(4 * np.array([3, 3, 2, 2, 2, 1, 0, -1, -2, 0]))
-    assert np.isclose(ess_quarter, w.sum() ** 2 / (w**2).sum(), rtol=1e-12, atol=0)
+@reference("07-beta-ess-tenth")
+def _(beta_tenth):
+    # Independent route: Z(T = 4) as a row vector times three transition matrices (not the
+    # recursion), and 1 + chi^2 = Z(beta / 2) / Z(beta)^2 = 10 at the answer.
+    model, token_rewards = language_model()
+
+    def z(beta):
+        w = np.exp(token_rewards / beta)
+        start, step = np.exp(model.log_transitions[0]) * w, np.exp(model.log_transitions[1:]) * w
+        return start @ np.linalg.matrix_power(step, 3) @ np.ones(len(w))
+
+    assert np.isclose(z(beta_tenth / 2) / z(beta_tenth) ** 2, 10.0, rtol=1e-9, atol=0)
+    assert z(0.99 * beta_tenth / 2) / z(0.99 * beta_tenth) ** 2 > 10.0  # chi^2 falls as beta grows
 
 
 @reference("07-mc-log-z")

@@ -23,7 +23,6 @@ from matplotlib.figure import Figure
 
 import rwlib as rw
 from rwlib.checks import definition
-from rwlib.exercises.lesson07 import ESS_SENTENCES
 from rwlib.plots import estimation
 
 MODEL = rw.course_model()
@@ -179,38 +178,70 @@ class TestSamplesFor1Percent(CheckContract, CountPrecisionContract):
         assert "0.01" in not_percent
 
 
-class TestEssQuarter(CheckContract, NumberPrecisionContract):
-    grade_id = "07-ess-quarter"
+def z_by_matrix_power(length: int, beta: float) -> float:
+    """Z over sequences of ``length`` tokens: start row, then length - 1 transition matrices."""
+    weights = np.exp(TOKEN_REWARDS / beta)
+    start = np.exp(MODEL.log_transitions[0]) * weights  # (V,)
+    step = np.exp(MODEL.log_transitions[1:]) * weights  # (V, V): previous word -> next word
+    return float(start @ np.linalg.matrix_power(step, length - 1) @ np.ones(len(weights)))
 
-    def rewards(self):
-        return [reward_of(text) for text in ESS_SENTENCES]
+
+def chi_square_by_hand(length: int, beta: float) -> float:
+    return z_by_matrix_power(length, beta / 2) / z_by_matrix_power(length, beta) ** 2 - 1
+
+
+def beta_for_chi_square_by_hand(target: float, length: int = 4) -> float:
+    low, high = 0.1, 10.0  # chi^2 falls as beta grows: bisection on log beta
+    for _ in range(80):
+        middle = math.sqrt(low * high)
+        low, high = (middle, high) if chi_square_by_hand(length, middle) > target else (low, middle)
+    return math.sqrt(low * high)
+
+
+class TestBetaEssTenth(CheckContract, NumberPrecisionContract):
+    grade_id = "07-beta-ess-tenth"
 
     def right(self):
-        return ess_by_hand(self.rewards(), 0.25)
+        return beta_for_chi_square_by_hand(9.0)
 
     def mistakes(self):
         return [
-            ess_by_hand(self.rewards(), 1.0),
-            ess_by_hand(self.rewards(), 4.0),
-            10.0,
-            1 / self.right(),
+            beta_for_chi_square_by_hand(10.0),
+            beta_for_chi_square_by_hand(8.0),
+            beta_for_chi_square_by_hand(9.0, length=3),
         ]
 
-    def test_rewards_are_the_lexicon_sums(self):
-        assert self.rewards() == [3, 3, 2, 2, 2, 1, 0, -1, -2, 0]
+    def test_matrix_power_agrees_with_enumeration(self):
+        assert math.log(z_by_matrix_power(3, 0.7)) == pytest.approx(
+            log_z_by_hand(3, 0.7), rel=1e-12
+        )
 
-    def test_two_reviews_carry_the_weight(self):
-        # Two reviews of reward 3 carry weight e^12 each, three of reward 2 carry e^8: ESS near 2.
-        assert 2.0 < self.right() < 2.2
+    def test_right_answer_makes_the_population_ess_a_tenth(self):
+        beta = self.right()
+        assert 1 / (1 + chi_square_by_hand(4, beta)) == pytest.approx(0.1, rel=1e-9)
+        # A smaller beta is worse, a larger one better: the ESS fraction grows with beta.
+        assert (
+            1 / (1 + chi_square_by_hand(4, 0.99 * beta))
+            < 0.1
+            < 1 / (1 + chi_square_by_hand(4, 1.01 * beta))
+        )
 
     def test_mistake_hints_name_the_mistake(self):
-        default, inverse, equal, reciprocal = (
-            wrong_message(self.grade_id, value) for value in self.mistakes()
-        )
-        assert "default 1" in default
-        assert "exp(r / beta)" in inverse
-        assert "equal weights" in equal
-        assert "1 / sum" in reciprocal
+        plus_one, ratio, three = (wrong_message(self.grade_id, v) for v in self.mistakes())
+        assert "1 + chi^2 = 10" in plus_one
+        assert "1 + chi^2" in ratio and "minus 1" in ratio
+        assert "T = 4" in three
+
+    def test_the_sample_ess_of_a_pilot_is_wrong(self):
+        # Matching the ESS of one sample of reviews to n / 10 gives a different, random beta.
+        rng = np.random.default_rng(0)
+        rewards = rw.sequence_reward(MODEL.sample(rng, 4, size=1000), TOKEN_REWARDS)
+        low, high = 0.1, 10.0
+        for _ in range(60):
+            middle = math.sqrt(low * high)
+            ess = rw.effective_sample_size(rewards, middle)
+            low, high = (middle, high) if ess < 100 else (low, middle)
+        assert "Hint" in wrong_message(self.grade_id, math.sqrt(low * high))
 
 
 def good_mc_log_z(rewards_of_samples, beta):

@@ -31,20 +31,9 @@ PILOT_LENGTH = 3
 PILOT_BETA = 1.0
 TARGET = 0.01  # the standard error should be 1% of Z
 
-# 07-ess-quarter: ten reviews and beta = 0.25.
-ESS_SENTENCES = (
-    "it was great fun",
-    "i loved the clever plot",
-    "the film was great",
-    "i loved it",
-    "good and funny",
-    "the acting was good",
-    "the story was okay",
-    "the plot was slow",
-    "i hated the ending",
-    "i would watch it again",
-)
-ESS_BETA = 0.25
+# 07-beta-ess-tenth: the beta at which n reference samples of T = 4 words are worth n / 10.
+TENTH_LENGTH = 4
+TENTH_FRACTION = 0.1
 
 # The count is estimated from a pilot of 1000 samples, whose variance estimate of these
 # heavy-tailed weights is itself uncertain: the seeded pilot's n is 1.23 times the exact n,
@@ -98,8 +87,9 @@ exercise(
         expected=lambda: float(math.ceil(exact_samples_needed())),
         tolerance=PILOT_PRECISION,
         whole_number=True,
-        hint="the standard error falls like 1/sqrt(n): find the spread of a single weight from "
-        "the pilot, then the n at which the standard error is 1% of Z_hat",
+        hint="the pilot tells you how much a single weight varies; the standard error of an "
+        "average shrinks with the number of samples at a rate you know: which n brings it to 1% "
+        "of Z_hat?",
         mistakes=lambda: [
             (
                 exact_samples_needed() / PILOT_SIZE,
@@ -116,36 +106,42 @@ exercise(
 )
 
 
-def ess_rewards() -> np.ndarray:
-    """Sentiment rewards of the exercise's ten reviews."""
-    model, rewards = _course()
-    return np.array([rw.sequence_reward(model.encode(text), rewards) for text in ESS_SENTENCES])
+def _chi_square(length: int, beta: float) -> float:
+    """chi^2(pi* || pi_ref) = Z(beta / 2) / Z(beta)^2 - 1 over sequences of ``length`` tokens."""
+    return math.expm1(_log_z(length, beta / 2) - 2 * _log_z(length, beta))
 
 
-def _ess(beta: float) -> float:
-    return float(rw.effective_sample_size(ess_rewards(), beta))
+def beta_for_chi_square(target: float, length: int = TENTH_LENGTH) -> float:
+    """The beta at which chi^2(pi* || pi_ref) = target (chi^2 falls as beta grows)."""
+    low, high = math.log(0.05), math.log(20.0)
+    for _ in range(200):
+        middle = (low + high) / 2
+        low, high = (
+            (middle, high) if _chi_square(length, math.exp(middle)) > target else (low, middle)
+        )
+    return math.exp((low + high) / 2)
 
 
 exercise(
     NumberExercise(
-        "07-ess-quarter",
-        expected=lambda: _ess(ESS_BETA),
+        "07-beta-ess-tenth",
+        expected=lambda: beta_for_chi_square(TENTH_FRACTION**-1 - 1),
         tolerance=SIX_DIGITS,
-        hint="each review's weight is exp(r / beta) of its own sentiment reward; the effective "
-        "sample size measures how unequal the ten weights are",
+        hint="section 6 links the effective sample size of n reference samples to a divergence "
+        "between pi* and pi_ref that you can compute exactly for this model; it falls steadily "
+        "as beta grows, so search beta for the value that gives one tenth",
         mistakes=lambda: [
-            (_ess(1.0), "the exercise's beta is 0.25, not the default 1"),
             (
-                _ess(1 / ESS_BETA),
-                "the weights are exp(r / beta), with beta = 0.25: a small beta makes them unequal",
+                beta_for_chi_square(TENTH_FRACTION**-1),
+                "the effective sample size is n / (1 + chi^2): one tenth of n needs 1 + chi^2 = 10",
             ),
             (
-                float(len(ESS_SENTENCES)),
-                "that is the effective sample size of equal weights; these rewards differ",
+                beta_for_chi_square(TENTH_FRACTION**-1 - 2),
+                "chi^2 is Z(beta / 2) / Z(beta)^2 minus 1; the ratio itself is 1 + chi^2",
             ),
             (
-                1 / _ess(ESS_BETA),
-                "the effective sample size is 1 / sum of squared normalised weights, not the sum",
+                beta_for_chi_square(TENTH_FRACTION**-1 - 1, length=3),
+                "the reviews have T = 4 words here, not the 3 of section 6",
             ),
         ],
     )
