@@ -31,7 +31,7 @@ exercise(
         "02-z-three-outputs",
         expected=lambda: normalization_factor(THREE_REF, THREE_REWARDS, THREE_BETA),
         tolerance=SIX_DIGITS,
-        hint="Z sums each output's reference probability times its exponentiated, scaled reward",
+        hint="Z is what the reweighted reference probabilities add up to, at this exercise's beta",
         mistakes=lambda: [
             (
                 normalization_factor(THREE_REF, THREE_REWARDS, 1.0),

@@ -157,8 +157,7 @@ exercise(
         ],
         hidden_cases={PUBLIC_CASE: 1, "equal rewards": 1, "the outputs swapped": 1},
         tolerance=FUNCTION_OUTPUTS,
-        hint="the two-output closed form of section 3: the reward gap, scaled by beta, moves the "
-        "reference's log-odds of y1, and the sigmoid turns log-odds into a probability; return "
-        "a single number",
+        hint="the sigmoid closed form of section 3: check where the reference starts y1, which "
+        "way the reward gap pushes it, and what beta does to that push; return a single number",
     )
 )
