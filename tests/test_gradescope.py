@@ -147,7 +147,7 @@ def test_builds_are_byte_identical_and_hold_what_gradescope_needs(source, tmp_pa
     assert '"${RWLIB_PYTHON:-/autograder/venv/bin/python}" -m rwlib gradescope-run' in run
     assert '--root "${AUTOGRADER_ROOT:-/autograder}"' in run
     assert "apt-get install -y python3 python3-venv python3-pip bubblewrap" in setup
-    assert '"/autograder/source/package[course]"' in setup
+    assert '"/autograder/source/package[instructor]"' in setup
 
 
 def test_build_refuses_notebooks_without_grading_values(source, tmp_path):

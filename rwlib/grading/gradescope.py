@@ -44,7 +44,7 @@ apt-get update
 apt-get install -y python3 python3-venv python3-pip bubblewrap
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install --upgrade pip
-/autograder/venv/bin/python -m pip install "/autograder/source/package[course]"
+/autograder/venv/bin/python -m pip install "/autograder/source/package[instructor]"
 """
 
 RUN = """\
