@@ -23,8 +23,9 @@ from rwlib.exercises.lesson09 import LENGTH, N_PAIRS, PAIRS_SEED, course
 REF6 = np.array([0.15, 0.30, 0.25, 0.20, 0.08, 0.02])
 REWARDS6 = np.array([3.0, 1.5, 0.5, 1.0, -2.0, -3.0])
 BETA = 1.0
-# 10-disconnected-kl: pairs only within these two groups.
+# 10-disconnected-kl: pairs only within these two groups, at this beta.
 GROUPS = (np.array([0, 1, 2]), np.array([3, 4, 5]))
+SPLIT_BETA = 2.0
 # 10-steps-to-target: infinite data over the six summaries, this step size.
 STEP_SIZE = 5.0
 KL_TARGET = 1e-3
@@ -44,7 +45,7 @@ def _star6(beta: float = BETA) -> np.ndarray:
 # -- 10-disconnected-kl ----------------------------------------------------------------------------
 
 
-def disconnected_end_point(beta: float = BETA) -> np.ndarray:
+def disconnected_end_point(beta: float = SPLIT_BETA) -> np.ndarray:
     """Closed form: within each group the ratios of pi*, each group's sum of logits kept."""
     logits = np.log(REF6) + REWARDS6 / beta
     for group in GROUPS:
@@ -52,7 +53,7 @@ def disconnected_end_point(beta: float = BETA) -> np.ndarray:
     return rw.softmax(logits)
 
 
-def _disconnected_kl(beta: float = BETA, reverse: bool = False) -> float:
+def _disconnected_kl(beta: float = SPLIT_BETA, reverse: bool = False) -> float:
     end = disconnected_end_point(beta)
     return float(
         rw.kl_divergence(_star6(beta), end) if reverse else rw.kl_divergence(end, _star6(beta))
@@ -60,7 +61,8 @@ def _disconnected_kl(beta: float = BETA, reverse: bool = False) -> float:
 
 
 def _mistakes_disconnected():
-    renormalised = np.concatenate([_star6()[group] / _star6()[group].sum() for group in GROUPS])
+    star = _star6(SPLIT_BETA)
+    renormalised = np.concatenate([star[group] / star[group].sum() for group in GROUPS])
     return [
         (
             _disconnected_kl(reverse=True),
@@ -70,12 +72,13 @@ def _mistakes_disconnected():
             0.0,
             "within each group DPO gets pi*'s ratios right; between the groups nothing moves them",
         ),
+        (_disconnected_kl(beta=BETA), "that is the KL at beta = 1; the exercise's beta is 2"),
         (
-            float(rw.kl_divergence(_star6(), REF6)),
+            float(rw.kl_divergence(star, REF6)),
             "that is how far pi* is from pi_ref; DPO's end point has moved within each group",
         ),
         (
-            float(rw.kl_divergence(renormalised / 2, _star6())),
+            float(rw.kl_divergence(renormalised / 2, star)),
             "the two groups keep what the steps cannot change, which is not an equal share of "
             "the mass",
         ),
