@@ -20,12 +20,13 @@ _OUTPUT_HATCHES = ("", "//", "..", "xx")
 
 
 def plot_weights(r1: float = 2.0, r2: float = 1.0, beta: float = 1.0, ref=(0.6, 0.4)):
-    r"""Stack the two-output weights ``ref * exp(r / beta)`` up to Z, between ``ref`` and ``pi*``.
+    r"""Stack the reweighted probabilities ``ref * exp(r / beta)`` up to Z, between ref and pi*.
 
     Three panels, one stacked bar each, one segment per output: the reference
-    (total 1), the unnormalised weights :math:`\pi_\mathrm{ref}(y)\, e^{r(y)/\beta}`
+    (total 1), the reweighted probabilities :math:`\pi_\mathrm{ref}(y)\, w(y)` with the
+    weight :math:`w(y) = e^{r(y)/\beta}` (the course's notation)
     (total Z, on its own vertical scale, so that a large Z does not flatten the
-    other two bars), and the weights divided by Z (total 1 again).
+    other two bars), and the same divided by Z (total 1 again).
 
     Parameters
     ----------
@@ -39,7 +40,7 @@ def plot_weights(r1: float = 2.0, r2: float = 1.0, beta: float = 1.0, ref=(0.6, 
     Returns
     -------
     matplotlib.figure.Figure
-        Three axes (reference, weights, divided by Z), each with one container
+        Three axes (reference, reweighted, divided by Z), each with one container
         per output; the middle one's segments have heights ``ref * exp(r / beta)``
         and add up to Z. The suptitle shows beta and the rewards as given
         (``:g``) and Z to 4 decimals.
@@ -54,11 +55,11 @@ def plot_weights(r1: float = 2.0, r2: float = 1.0, beta: float = 1.0, ref=(0.6, 
     """
     ref, rewards, _ = one_distribution(ref, [r1, r2])
     z = normalization_factor(ref, rewards, beta)
-    weights = ref * np.exp(rewards / beta)
+    reweighted = ref * np.exp(rewards / beta)
     panels = [
         ("reference", r"$\pi_\mathrm{ref}$", "probability", ref),
-        ("weights (total Z)", r"$\pi_\mathrm{ref}\, e^{r/\beta}$", "weight", weights),
-        ("divided by Z", r"$\pi_\mathrm{ref}\, e^{r/\beta} / Z$", "probability", weights / z),
+        ("reweighted (total Z)", r"$\pi_\mathrm{ref}\, e^{r/\beta}$", "π_ref · w", reweighted),
+        ("divided by Z", r"$\pi_\mathrm{ref}\, e^{r/\beta} / Z$", "probability", reweighted / z),
     ]
     fig, axes = plt.subplots(1, 3, figsize=(9.0, 4.2))
     for ax, (name, formula, ylabel, values) in zip(axes, panels, strict=True):
