@@ -636,6 +636,153 @@ def _(cases):
         assert np.allclose(got, policy_gradient_by_jacobian(*args), rtol=1e-9, atol=1e-12)
 
 
+# --- Lesson 10: DPO descent written out pair by pair. ------------------------------------------
+
+
+def dpo_descent_by_hand(log_ref, pairs, beta, step_size, steps):
+    """Log-policies of gradient descent on the weighted mean DPO loss; pairs [(w, l, weight)]."""
+    total = sum(weight for _, _, weight in pairs)
+    theta, path = log_ref.copy(), [log_ref.copy()]
+    for _ in range(steps):
+        gradient = np.zeros_like(theta)
+        for win, lose, weight in pairs:
+            margin = beta * (theta[win] - theta[lose] - log_ref[win] + log_ref[lose])
+            push = weight / total * beta / (1 + math.exp(margin))
+            gradient[win] -= push
+            gradient[lose] += push
+        theta = theta - step_size * gradient
+        path.append(theta - np.logaddexp.reduce(theta))
+    return np.array(path)
+
+
+def six_summary_pairs(keep=lambda a, b: True):
+    """Every ordered pair (a, b), a != b, weighted by pi_ref(a) pi_ref(b) sigma(r_a - r_b)."""
+    return [
+        (a, b, REF6[a] * REF6[b] / (1 + math.exp(REWARDS6[b] - REWARDS6[a])))
+        for a in range(6)
+        for b in range(6)
+        if a != b and keep(a, b)
+    ]
+
+
+def kl_of(p, q):
+    return float(np.sum(p * np.log(p / q)))
+
+
+@reference("10-disconnected-kl")
+def _(kl_split):
+    # Descent to convergence on the within-group pairs, at beta = 2.
+    group = [0, 0, 0, 1, 1, 1]
+    pairs = six_summary_pairs(lambda a, b: group[a] == group[b])
+    end = np.exp(dpo_descent_by_hand(np.log(REF6), pairs, 2.0, 2.0, 3000)[-1])
+    star = normalized(np.log(REF6) + REWARDS6 / 2.0)
+    assert np.isclose(kl_split, kl_of(end, star), rtol=1e-9, atol=0)
+
+
+@reference("10-steps-to-target")
+def _(steps):
+    path = dpo_descent_by_hand(np.log(REF6), six_summary_pairs(), 1.0, 5.0, 200)
+    star = normalized(np.log(REF6) + REWARDS6)
+    kls = [kl_of(np.exp(row), star) for row in path]
+    assert int(steps) == steps and kls[int(steps)] < 1e-3 <= kls[int(steps) - 1]
+
+
+@reference("10-early-stopping")
+def _(kl_best):
+    # The same descent on lesson 09's pairs of sentences, vectorised, and its smallest KL.
+    from rwlib import rlhf
+
+    model, token_reward = language_model()
+    chosen, rejected = rlhf.sample_preferences(
+        model, token_reward, 2, 4000, np.random.default_rng(2024)
+    )
+    ids, log_ref = model.enumerate(2)
+    win, lose = chosen[:, 0] * 46 + chosen[:, 1], rejected[:, 0] * 46 + rejected[:, 1]
+    star = normalized(log_ref + token_reward[ids].sum(axis=1) / 2.0)
+    theta, kls = log_ref.copy(), []
+    for _ in range(1001):
+        kls.append(kl_of(normalized(theta), star))
+        push = 2.0 / (1 + np.exp(2.0 * (theta[win] - theta[lose] - log_ref[win] + log_ref[lose])))
+        theta = theta - 10.0 * (
+            np.bincount(lose, push, len(theta)) - np.bincount(win, push, len(theta))
+        ) / len(win)
+    assert np.isclose(kl_best, min(kls), rtol=1e-9, atol=0)
+
+
+def mean_dpo_loss(logits, ref, chosen, rejected, beta):
+    log_pi = logits - np.logaddexp.reduce(logits)
+    return np.mean(
+        rw.dpo_loss(
+            log_pi[chosen],
+            log_pi[rejected],
+            np.log(ref[chosen]),
+            np.log(ref[rejected]),
+            beta,
+            log_probs=True,
+        )
+    )
+
+
+def dpo_gradient_by_differences(logits, ref, chosen, rejected, beta, h=1e-6):
+    """Central finite differences of the mean of rw.dpo_loss."""
+    return np.array(
+        [
+            (
+                mean_dpo_loss(logits + h * e, ref, chosen, rejected, beta)
+                - mean_dpo_loss(logits - h * e, ref, chosen, rejected, beta)
+            )
+            / (2 * h)
+            for e in np.eye(len(logits))
+        ]
+    )
+
+
+@reference("10-dpo-gradient")
+def _(cases):
+    # Finite differences of rw.dpo_loss (6 digits); an output in no pair has gradient exactly 0.
+    cases_args = {
+        "an output no pair mentions": (
+            np.array([0.5, -0.5, 2.0]),
+            np.array([0.2, 0.3, 0.5]),
+            np.array([0]),
+            np.array([1]),
+            1.0,
+        ),
+        "a pair ranked right by a wide margin": (
+            np.array([30.0, 0.0]),
+            np.array([0.5, 0.5]),
+            np.array([0]),
+            np.array([1]),
+            2.0,
+        ),
+        "many pairs": (
+            np.log(REF6),
+            REF6,
+            np.array([0, 1, 2, 0, 5, 3]),
+            np.array([1, 2, 3, 4, 0, 0]),
+            0.5,
+        ),
+    }
+    for case, args in cases_args.items():
+        (got,) = cases[case]
+        assert np.allclose(got, dpo_gradient_by_differences(*args), rtol=1e-5, atol=1e-9), case
+    assert cases["an output no pair mentions"][0][2] == 0.0
+    examples = [
+        (np.array([0.6, 0.4]), np.array([0.6, 0.4]), np.array([0]), np.array([1]), 1.0),
+        (
+            np.array([0.0, 1.0, -1.0]),
+            np.array([0.5, 0.3, 0.2]),
+            np.array([0, 2, 2]),
+            np.array([1, 1, 0]),
+            0.5,
+        ),
+        (np.zeros(4), np.array([0.1, 0.2, 0.3, 0.4]), np.array([3, 3]), np.array([0, 0]), 2.0),
+        (np.array([5.0, -5.0]), np.array([0.5, 0.5]), np.array([1]), np.array([0]), 0.1),
+    ]
+    for got, args in zip(cases["the check's examples"], examples, strict=True):
+        assert np.allclose(got, dpo_gradient_by_differences(*args), rtol=1e-5, atol=1e-9)
+
+
 # --- The tests ---------------------------------------------------------------------------------
 
 
