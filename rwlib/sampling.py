@@ -508,7 +508,8 @@ def best_of_n_kl_bound(n) -> float:
     .. math:: \mathrm{KL}(\pi_\mathrm{BoN} \,\|\, \pi_\mathrm{ref}) \le \log n - \frac{n-1}{n}
 
     It holds for every reference and reward. It is the exact KL when the
-    reward is continuous (no single output has positive probability); for a
+    reward has no atoms under the reference (no value of the reward has positive
+    reference probability, ``P_ref(r(y) = v) = 0`` for every ``v``); for a
     finite output set the KL is strictly smaller for ``n >= 2``, and
     approaches the bound as the outputs become many and individually unlikely
     (Beirami et al., 2024, "Theoretical guarantees on the best-of-n alignment

@@ -534,27 +534,37 @@ def best_of_n_by_hand(ref, rewards, n):
     return np.array([ref[rewards <= r].sum() ** n - ref[rewards < r].sum() ** n for r in rewards])
 
 
-@reference("08-best-of-n-probabilities")
+@reference("08-best-of-n-ties")
 def _(cases):
-    # Two outputs: the better one wins unless all n candidates are the worse one.
-    (two,) = cases["two outputs"]
-    assert np.allclose(two, [0.6**3, 1 - 0.6**3], rtol=1e-12, atol=0)
-    # n = 1 is the reference; the result sums to 1 for any n.
-    n_one, n_seven = cases["the six summaries, n = 1 and 7"]
+    # A tie at the top: the pair at reward 2 wins unless all 3 candidates score 1, and shares
+    # that in proportion 0.5 : 0.2.
+    (top_tie,) = cases["a tie at the top"]
+    assert np.allclose(top_tie, [(1 - 0.3**3) * 5 / 7, (1 - 0.3**3) * 2 / 7, 0.3**3], rtol=1e-12)
+    # Every reward equal: best-of-N is the reference itself, for any n.
+    (equal,) = cases["every reward equal"]
+    assert np.allclose(equal, REF6, rtol=1e-12, atol=0)
+    # Distinct rewards: n = 1 is the reference; n = 7 is F(r(y))^7 - F(r(y)^-)^7 output by output.
+    n_one, n_seven = cases["distinct rewards and n = 1"]
     assert np.allclose(n_one, REF6, rtol=1e-12, atol=0)
-    assert np.isclose(np.sum(n_seven), 1.0, rtol=1e-12, atol=0)
     assert np.allclose(n_seven, best_of_n_by_hand(REF6, REWARDS6, 7), rtol=1e-12, atol=1e-15)
-    # The examples, by hand too.
+    # The examples, level by level: each level's F(v)^n - F(v^-)^n shared in proportion to ref.
     examples = [
+        (REF6, np.array([3.0, 1.5, 0.5, 1.5, -2.0, -3.0]), 4),
         (REF6, REWARDS6, 4),
-        (REF6, REWARDS6, 1),
-        (np.array([0.6, 0.4]), np.array([2.0, 1.0]), 3),
-        (np.array([0.1, 0.4, 0.2, 0.3]), np.array([2.5, -1.0, 0.3, 7.0]), 2),
-        (np.array([0.05, 0.5, 0.25, 0.2]), np.array([0.0, 1.0, -4.0, 2.0]), 16),
-        (np.full(4, 0.25), np.array([4.0, 3.0, 2.0, 1.0]), 50),
+        (np.array([0.6, 0.4]), np.array([1.0, 1.0]), 3),
+        (np.array([0.1, 0.4, 0.2, 0.3]), np.array([2.0, -1.0, 2.0, 7.0]), 2),
+        (np.array([0.05, 0.5, 0.25, 0.2]), np.array([1.0, 1.0, -4.0, 1.0]), 16),
+        (np.full(4, 0.25), np.array([4.0, 3.0, 3.0, 1.0]), 50),
     ]
     for got, (ref, rewards, n) in zip(cases["the check's examples"], examples, strict=True):
-        assert np.allclose(got, best_of_n_by_hand(ref, rewards, n), rtol=1e-12, atol=1e-15)
+        level = [
+            ref[i]
+            / ref[rewards == rewards[i]].sum()
+            * (ref[rewards <= rewards[i]].sum() ** n - ref[rewards < rewards[i]].sum() ** n)
+            for i in range(len(ref))
+        ]
+        assert np.allclose(got, level, rtol=1e-12, atol=1e-15)
+        assert np.isclose(np.sum(got), 1.0, rtol=1e-12)
 
 
 # --- Lesson 09: the lesson's preference data, as the solution notebook draws it. ---------------

@@ -165,21 +165,38 @@ class TestSmallestN(CheckContract, CountPrecisionContract):
         assert "powers of two" in power
 
 
-def good_best_of_n(ref, rewards, n):
+def good_best_of_n_with_ties(ref, rewards, n):
+    """Step 5 by levels: each level's F(v)^n - F(v^-)^n, shared in proportion to ref."""
+    out = np.empty(len(ref))
+    for v in np.unique(rewards):
+        group = rewards == v
+        at_most, below = ref[rewards <= v].sum(), ref[rewards < v].sum()
+        out[group] = ref[group] / ref[group].sum() * (at_most**n - below**n)
+    return out
+
+
+def distinct_only(ref, rewards, n):
+    """Cell 30 of the lesson: right for distinct rewards, wrong when rewards tie."""
     at_most = np.array([ref[rewards <= v].sum() for v in rewards])
     return at_most**n - (at_most - ref) ** n
 
 
-class TestBestOfNProbabilities(FunctionCheckContract, StatedPrecisionContract):
-    grade_id = "08-best-of-n-probabilities"
+class TestBestOfNTies(FunctionCheckContract, StatedPrecisionContract):
+    grade_id = "08-best-of-n-ties"
 
-    def test_pairwise_version_passes(self, capsys):
-        rw.check(self.grade_id, good_best_of_n)
+    def test_level_by_level_version_passes(self, capsys):
+        rw.check(self.grade_id, good_best_of_n_with_ties)
         assert f"✔ {self.grade_id}: right" in capsys.readouterr().out
 
     def test_position_sum_version_passes(self, capsys):
         rw.check(self.grade_id, best_of_n_by_hand)
         assert "✔" in capsys.readouterr().out
+
+    def test_the_lessons_distinct_reward_formula_is_wrong(self):
+        # The lesson's cell 30, copied: a tied output is given F(v)^n - (F(v) - ref)^n, as if
+        # it were alone at its level. The examples include ties, so the check refuses it.
+        message = wrong_message(self.grade_id, distinct_only)
+        assert "Hint" in message and "share" in message
 
     @pytest.mark.parametrize(
         "wrong",
@@ -187,13 +204,20 @@ class TestBestOfNProbabilities(FunctionCheckContract, StatedPrecisionContract):
             lambda ref, rewards, n: ref,  # forgot the selection
             lambda ref, rewards, n: np.cumsum(ref) ** n - (np.cumsum(ref) - ref) ** n,  # unsorted
             lambda ref, rewards, n: ref**n,  # "all n candidates are y"
-            lambda ref, rewards, n: np.array([ref[rewards <= v].sum() for v in rewards]) ** n,
-            lambda ref, rewards, n: good_best_of_n(ref, rewards, n)[:-1],  # wrong shape
+            # ties shared equally instead of in proportion to the reference
+            lambda ref, rewards, n: np.array(
+                [
+                    (ref[rewards <= v].sum() ** n - ref[rewards < v].sum() ** n)
+                    / np.sum(rewards == v)
+                    for v in rewards
+                ]
+            ),
+            lambda ref, rewards, n: good_best_of_n_with_ties(ref, rewards, n)[:-1],  # shape
         ],
     )
     def test_wrong_functions_get_a_hint(self, wrong):
         message = wrong_message(self.grade_id, wrong)
-        assert "Hint" in message and "at most its own" in message
+        assert "Hint" in message and "at most v exactly when all n are" in message
 
     def test_rwlib_is_not_allowed(self):
         def with_rwlib(ref, rewards, n):

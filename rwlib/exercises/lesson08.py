@@ -178,27 +178,29 @@ exercise(
 
 exercise(
     FunctionExercise(
-        "08-best-of-n-probabilities",
+        "08-best-of-n-ties",
         reference=rw.best_of_n_distribution,
         examples=[
             (np.array(ref), np.array(rewards), n)
             for ref, rewards, n in [
+                ([0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, 0.5, 1.5, -2.0, -3.0], 4),
                 ([0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, 0.5, 1.0, -2.0, -3.0], 4),
-                ([0.15, 0.30, 0.25, 0.20, 0.08, 0.02], [3.0, 1.5, 0.5, 1.0, -2.0, -3.0], 1),
-                ([0.6, 0.4], [2.0, 1.0], 3),
-                ([0.1, 0.4, 0.2, 0.3], [2.5, -1.0, 0.3, 7.0], 2),
-                ([0.05, 0.5, 0.25, 0.2], [0.0, 1.0, -4.0, 2.0], 16),
-                ([0.25, 0.25, 0.25, 0.25], [4.0, 3.0, 2.0, 1.0], 50),
+                ([0.6, 0.4], [1.0, 1.0], 3),
+                ([0.1, 0.4, 0.2, 0.3], [2.0, -1.0, 2.0, 7.0], 2),
+                ([0.05, 0.5, 0.25, 0.2], [1.0, 1.0, -4.0, 1.0], 16),
+                ([0.25, 0.25, 0.25, 0.25], [4.0, 3.0, 3.0, 1.0], 50),
             ]
         ],
         hidden_cases={
             PUBLIC_CASE: 1,
-            "two outputs": 1,
-            "the six summaries, n = 1 and 7": 1,
+            "a tie at the top": 1,
+            "every reward equal": 1,
+            "distinct rewards and n = 1": 1,
         },
         tolerance=Tolerance(rtol=1e-9, atol=1e-12),
-        hint="an output is the best of n candidates when all n have a reward at most its own, "
-        "but not all a reward below it; return one probability per output, in the input order",
+        hint="the best reward of n candidates is at most v exactly when all n are; tied outputs "
+        "share the probability of their reward level as the reference shares it among them; "
+        "return one probability per output, in the input order",
         allowed_modules=("numpy", "math"),
     )
 )
