@@ -52,6 +52,7 @@ def _course(args, command: str) -> Path | None:
 def _release(args) -> int:
     if _instructor_tools_missing("release"):
         return 1
+    from rwlib.hosting import Hosting, HostingError
     from rwlib.release import ReleaseError, release
 
     course = _course(args, "release")
@@ -59,8 +60,16 @@ def _release(args) -> int:
         return 1
     out = args.out if args.out is not None else course / "notebooks"
     try:
-        written = release(args.source, out, args.notebooks, execute=not args.no_execute)
-    except ReleaseError as error:
+        hosting = Hosting.from_course(course, args.repository, args.ref)
+        written = release(
+            args.source,
+            out,
+            args.notebooks,
+            execute=not args.no_execute,
+            hosting=hosting,
+            readme=course / "README.md",
+        )
+    except (ReleaseError, HostingError) as error:
         print(f"rwlib release: {error}", file=sys.stderr)
         return 1
     for path in written:
@@ -303,6 +312,15 @@ def main(argv=None) -> int:
     release.add_argument("--source", type=Path, help="the solutions (COURSE/solutions)")
     release.add_argument("--out", type=Path, help="the student copies (COURSE/notebooks)")
     release.add_argument("--no-execute", action="store_true", help="write without executing")
+    release.add_argument(
+        "--repository",
+        metavar="URL",
+        help="the course's address for the Colab setup cell and the README's launch table "
+        "(default: [tool.rwlib] repository in COURSE/pyproject.toml)",
+    )
+    release.add_argument(
+        "--ref", help="the branch or tag students get (default: [tool.rwlib] ref, or main)"
+    )
     release.set_defaults(run=_release)
     grade = commands.add_parser(
         "grade",

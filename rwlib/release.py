@@ -262,7 +262,27 @@ def stable_widget_ids(notebook):
     return renumbered
 
 
-def release(source: Path, out: Path, names=None, execute: bool = True) -> list[Path]:
+def with_setup_cell(notebook, hosting) -> None:
+    """Put ``hosting``'s Colab setup cell (tagged ``colab-setup``) before the first code cell.
+
+    An existing setup cell is replaced, so a changed address reaches every notebook.
+    """
+    import nbformat
+
+    from rwlib.hosting import SETUP_TAG
+
+    notebook.cells = [c for c in notebook.cells if SETUP_TAG not in c.metadata.get("tags", [])]
+    cell = nbformat.v4.new_code_cell(hosting.setup_cell(), metadata={"tags": [SETUP_TAG]})
+    cell.id = "colab-setup"
+    first_code = next(
+        (i for i, c in enumerate(notebook.cells) if c.cell_type == "code"), len(notebook.cells)
+    )
+    notebook.cells.insert(first_code, cell)
+
+
+def release(
+    source: Path, out: Path, names=None, execute: bool = True, hosting=None, readme=None
+) -> list[Path]:
     """Refresh the solutions in ``source`` and write their student copies to ``out``.
 
     Parameters
@@ -273,6 +293,12 @@ def release(source: Path, out: Path, names=None, execute: bool = True) -> list[P
         Only these notebooks (file names, with or without ``.ipynb``).
     execute : bool, default True
         Execute both copies so that their stored outputs are fresh.
+    hosting : rwlib.hosting.Hosting, optional
+        Where the course lives: every notebook gets its Colab setup cell
+        (:func:`with_setup_cell`), in the solution and the student copy.
+    readme : pathlib.Path, optional
+        The README whose launch table (:func:`rwlib.hosting.with_launch_table`) is
+        rewritten from ``hosting`` for the student notebooks in ``out``.
 
     Returns
     -------
@@ -295,6 +321,10 @@ def release(source: Path, out: Path, names=None, execute: bool = True) -> list[P
     written = []
     for path in paths:
         solution = nbformat.read(path, as_version=4)
+        if hosting is not None:
+            with_setup_cell(solution, hosting)
+            if not execute:
+                nbformat.write(solution, path)
         student = student_notebook(solution, path.name)
         if execute:
             _execute(solution, source)
@@ -304,4 +334,10 @@ def release(source: Path, out: Path, names=None, execute: bool = True) -> list[P
         target = out / path.name
         nbformat.write(student, target)
         written.append(target)
+    if hosting is not None and readme is not None and Path(readme).is_file():
+        from rwlib.hosting import with_launch_table
+
+        notebooks = sorted(p.stem for p in out.glob("*.ipynb"))
+        text = Path(readme).read_text(encoding="utf-8")
+        Path(readme).write_text(with_launch_table(text, hosting.launch_table(notebooks)), "utf-8")
     return written

@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from rwlib.hosting import BEGIN, END, Hosting, HostingError, with_launch_table
+from rwlib.release import with_setup_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = Hosting("https://github.com/ann/rw-course", "fall-2026")
@@ -158,11 +159,7 @@ def test_on_colab_the_first_cell_installs_rwlib_and_the_notebook_runs(
     assert missing.returncode != 0, "the fake Colab must start without rwlib"
     hosting = Hosting(repo.as_uri(), tag)
     student = nbformat.read(ROOT / "notebooks" / "01_scores_to_probabilities.ipynb", as_version=4)
-    setup = [c for c in student.cells if "colab-setup" in c.metadata.get("tags", [])]
-    if setup:  # release wrote it: it must be this setting's cell, first
-        assert student.cells[0] is setup[0]
-        student.cells = student.cells[1:]
-    student.cells.insert(0, nbformat.v4.new_code_cell(hosting.setup_cell()))
+    with_setup_cell(student, hosting)  # as rwlib release --repository writes it
     path = tmp_path / "01_scores_to_probabilities.ipynb"
     nbformat.write(student, path)
     env = {"IPYTHONDIR": str(colab / "ipython"), "PATH": f"{python.parent}:/usr/bin:/bin"}
@@ -184,3 +181,53 @@ notebook = nbformat.read(sys.argv[1], as_version=4)
 NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
 nbformat.write(notebook, "ran.ipynb")
 """
+
+
+def test_release_puts_the_setup_cell_before_the_first_code_cell_and_replaces_it():
+    from rwlib.release import student_notebook
+
+    notebook = nbformat.read(ROOT / "solutions" / "02_normalization_factor.ipynb", as_version=4)
+    first_code = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
+    with_setup_cell(notebook, Hosting("https://github.com/a/b"))
+    with_setup_cell(notebook, GITHUB)  # a new address replaces the old cell
+    tagged = [
+        i for i, c in enumerate(notebook.cells) if "colab-setup" in c.metadata.get("tags", [])
+    ]
+    assert tagged == [first_code]
+    assert "ann/rw-course@fall-2026" in notebook.cells[first_code].source
+    student = student_notebook(notebook, "02")
+    assert student.cells[first_code].source == notebook.cells[first_code].source
+
+
+def test_release_writes_the_launch_table_into_the_readme(tmp_path):
+    from rwlib.release import release
+
+    (tmp_path / "solutions").mkdir()
+    solution = nbformat.read(ROOT / "solutions" / "00_index.ipynb", as_version=4)
+    nbformat.write(solution, tmp_path / "solutions" / "00_index.ipynb")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Course\n\n{BEGIN}\n{END}\n")
+    release(
+        tmp_path / "solutions", tmp_path / "notebooks", execute=False, hosting=GITHUB, readme=readme
+    )
+    assert (
+        "Open in Colab](https://colab.research.google.com/github/ann/rw-course"
+        in readme.read_text()
+    )
+    for folder in ("solutions", "notebooks"):
+        written = nbformat.read(tmp_path / folder / "00_index.ipynb", as_version=4)
+        assert any("colab-setup" in c.metadata.get("tags", []) for c in written.cells)
+
+
+def test_every_released_notebook_has_the_setup_cell_of_the_current_setting():
+    hosting = Hosting.from_course(ROOT)
+    for folder in ("solutions", "notebooks"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            cells = nbformat.read(path, as_version=4).cells
+            setup = [c for c in cells if "colab-setup" in c.metadata.get("tags", [])]
+            assert len(setup) == 1, f"{folder}/{path.name}: run rwlib release"
+            assert setup[0].source == hosting.setup_cell(), (
+                f"{folder}/{path.name}: run rwlib release"
+            )
+            first_code = next(c for c in cells if c.cell_type == "code")
+            assert first_code is setup[0], f"{folder}/{path.name}: the setup cell comes first"
