@@ -6,6 +6,7 @@ of pi*(y1)), never from the code under test.
 """
 
 import math
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -21,7 +22,7 @@ from matplotlib.figure import Figure
 
 import rwlib as rw
 from rwlib.checks import definition
-from rwlib.plots import optimality
+from rwlib.plots import log_steps, optimality
 
 # The examples of the notebook and its exercises.
 TWO_REF, TWO_REWARDS = [0.6, 0.4], [2.0, 1.0]
@@ -416,3 +417,31 @@ class TestPlotPolicyGap:
     def test_bad_input_raises(self, p, beta):
         with pytest.raises(ValueError):
             optimality.plot_policy_gap(p, beta, TWO_REF, TWO_REWARDS)
+
+
+SLIDER_BETAS = log_steps(0.1, 10)
+
+
+@pytest.mark.parametrize("beta", SLIDER_BETAS)
+def test_policy_gap_title_shows_the_beta_it_computed_with(beta):
+    # Regression: a title that rounds beta (1.12 for 1.1220) while beta log Z uses the exact value.
+    title = optimality.plot_policy_gap(0.5, beta, TWO_REF, TWO_REWARDS).axes[0].get_title()
+    shown = float(title.split("β = ")[1].split(":")[0])
+    assert shown == beta
+    top = beta * math.log(z_by_hand(TWO_REF, TWO_REWARDS, beta))
+    assert f"β log Z = {top:.4f}" in title
+
+
+def test_the_beta_slider_offers_only_values_its_title_prints_exactly():
+    # Regression: a FloatLogSlider gave beta = 1.1220184543..., shown rounded in the title.
+    import nbformat
+
+    path = Path(__file__).resolve().parent.parent / "solutions" / "05_why_pi_star_is_optimal.ipynb"
+    sliders = [
+        cell.source
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "code" and "interact(" in cell.source
+    ]
+    assert sliders and all("FloatLogSlider" not in source for source in sliders)
+    assert any("log_steps(0.1, 10)" in source for source in sliders)
+    assert all(float(f"{beta:g}") == beta for beta in SLIDER_BETAS)

@@ -7,6 +7,7 @@ written out here, never from the code under test.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from exercise_contract import (
 from matplotlib.figure import Figure
 
 import rwlib as rw
-from rwlib.plots import dpo
+from rwlib.plots import dpo, log_steps
 
 
 def sigmoid(t: float) -> float:
@@ -330,3 +331,34 @@ class TestPlotDpoTwoOutputs:
     def test_bad_input_raises(self, kwargs):
         with pytest.raises(ValueError):
             dpo.plot_dpo_two_outputs(**kwargs)
+
+
+SLIDER_BETAS = log_steps(0.3, 10)
+
+
+@pytest.mark.parametrize("beta", SLIDER_BETAS)
+def test_two_outputs_title_shows_the_beta_it_computed_with(beta):
+    # Regression: the title printed beta with 3 significant digits while pi* used the exact beta.
+    title = dpo.plot_dpo_two_outputs(0.6, beta=beta).axes[0].get_title()
+    assert float(title.split("β = ")[1].split(":")[0]) == beta
+    pi_star = 0.6 * math.exp(1 / beta) / (0.6 * math.exp(1 / beta) + 0.4)
+    assert f"π*(y_w) = {pi_star:.3f}" in title
+
+
+def test_the_beta_slider_offers_only_values_its_title_prints_exactly():
+    # Regression: a FloatLogSlider gave beta = 1.1220184543..., shown rounded in the title.
+    import nbformat
+
+    path = (
+        Path(__file__).resolve().parent.parent
+        / "solutions"
+        / "06_dpo_and_the_normalization_factor.ipynb"
+    )
+    sliders = [
+        cell.source
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "code" and "interact(" in cell.source
+    ]
+    assert sliders and all("FloatLogSlider" not in source for source in sliders)
+    assert any("log_steps(0.3, 10)" in source for source in sliders)
+    assert all(float(f"{beta:g}") == beta for beta in SLIDER_BETAS)

@@ -7,6 +7,7 @@ under test.
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from matplotlib.figure import Figure
 
 import rwlib as rw
 from rwlib.checks import definition
-from rwlib.plots import estimation
+from rwlib.plots import estimation, log_steps
 
 MODEL = rw.course_model()
 LEXICON = rw.sentiment_lexicon()
@@ -484,3 +485,31 @@ class TestPlotRelativeErrorVsBeta:
     def test_bad_input_raises(self, samples, log_z):
         with pytest.raises(ValueError):
             estimation.plot_relative_error_vs_beta(self.BETAS, samples, log_z)
+
+
+SLIDER_BETAS = log_steps(0.1, 10)
+
+
+@pytest.mark.parametrize("beta", SLIDER_BETAS)
+def test_convergence_title_shows_the_beta_it_computed_with(beta):
+    # Regression: the title printed beta with 2 decimals (0.15 as "0.15", 0.7 as "0.70", 1.5 as
+    # "1.50", but 0.125 as "0.12"), while the exact Z used the slider's value.
+    fig = estimation.plot_convergence(beta, MODEL, TOKEN_REWARDS, samples_of(100))
+    title = fig.axes[0].get_title()
+    assert float(title.split("β = ")[1].split(":")[0]) == beta
+    assert f"exact Z = {math.exp(log_z_by_hand(3, beta)):.4g}" in title
+
+
+def test_the_beta_slider_offers_only_values_its_title_prints_exactly():
+    # Regression: a FloatLogSlider gave beta = 1.1220184543..., shown rounded in the title.
+    import nbformat
+
+    path = Path(__file__).resolve().parent.parent / "solutions" / "07_estimating_z.ipynb"
+    sliders = [
+        cell.source
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "code" and "interact(" in cell.source
+    ]
+    assert sliders and all("FloatLogSlider" not in source for source in sliders)
+    assert any("log_steps(0.1, 10)" in source for source in sliders)
+    assert all(float(f"{beta:g}") == beta for beta in SLIDER_BETAS)
