@@ -350,7 +350,7 @@ class TestPlotBeforeAfter:
     def test_value_labels_show_pi_star(self):
         fig = distribution.plot_before_after([0.6, 0.4], [2.0, 1.0])
         texts = [text.get_text() for text in fig.axes[0].texts]
-        assert texts == ["0.80", "0.20"]
+        assert texts == ["0.8", "0.2"]
 
 
 class TestPlotThreeRewards:
@@ -360,7 +360,7 @@ class TestPlotThreeRewards:
         pi = [w / sum(weights) for w in weights]
         title = fig.axes[0].get_title()
         assert "r = (2, 1, 0)" in title and "β = 0.5 " in title
-        assert f"π* = ({pi[0]:.2f}, {pi[1]:.2f}, {pi[2]:.2f})" in title
+        assert f"π* = ({pi[0]:.2g}, {pi[1]:.2g}, {pi[2]:.2g})" in title
 
     def test_bar_heights_are_pi_star(self):
         fig = distribution.plot_three_rewards(r1=-1.0, r2=0.0, r3=2.0, beta=2.0)

@@ -375,9 +375,19 @@ class TestPlotTemperature:
         title = fig.axes[0].get_title()
         q = sigmoid(math.log(1.5) + 1.0)  # 0.80305
         assert "β = 1:" in title
-        assert f"π* = ({q:.2f}, {1 - q:.2f})" in title
+        assert f"π* = ({q:.2g}, {1 - q:.2g})" in title
         assert f"E_π*[r] = {1 + q:.2f}" in title
         assert f"KL(π* ‖ π_ref) = {two_output_kl(1.0):.2f}" in title
+
+    def test_a_small_probability_is_not_printed_as_zero(self):
+        """Regression: at beta = 0.15, pi*(A) = 0.0021 showed as 0.00 (title and bar label)."""
+        fig = temperature.plot_temperature(0.15, REF, REWARDS)
+        weights = REF * np.exp((REWARDS - 2.0) / 0.15)
+        p_a = weights[0] / weights.sum()
+        assert 1e-3 < p_a < 1e-2
+        assert f"{p_a:.2g}" in fig.axes[0].get_title()
+        assert f"{p_a:.2g}" in [text.get_text() for text in fig.axes[0].texts]
+        plt.close(fig)
 
     def test_moving_beta_changes_the_title(self):
         titles = {

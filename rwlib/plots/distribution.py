@@ -36,7 +36,7 @@ def plot_before_after(ref, rewards, beta=1.0, labels=None, title=None):
     -------
     matplotlib.figure.Figure
         One axes: pi_ref as hatched light-blue bars (``//``), pi* as dotted
-        vermillion bars (``..``) with its value printed above each bar, and the
+        vermillion bars (``..``) with its value (2 significant digits) above each bar, and the
         legend outside the axes, where it hides no bar or label. The heights of
         the pi* bars sum to 1.
 
@@ -77,7 +77,7 @@ def plot_before_after(ref, rewards, beta=1.0, labels=None, title=None):
     fig, ax = plt.subplots(figsize=(max(6.5, 1.3 * len(ref) + 1.0), 4.0))
     ax.bar(x - width / 2, ref, width, label=r"$\pi_\mathrm{ref}$ (before)", **REF_STYLE)
     after = ax.bar(x + width / 2, pi_star, width, label=r"$\pi^*$ (after)", **STAR_STYLE)
-    ax.bar_label(after, fmt="%.2f", padding=2, fontsize=9)
+    ax.bar_label(after, fmt="%.2g", padding=2, fontsize=9)
     ax.set_xticks(x, [f"{name}\nr = {r:g}" for name, r in zip(labels, rewards, strict=True)])
     ax.set_ylim(0, 1.15 * max(ref.max(), pi_star.max()))
     return finish(fig, ax, title, "output", "probability", legend="outside", grid=False)
@@ -104,7 +104,7 @@ def plot_three_rewards(
     matplotlib.figure.Figure
         The figure of :func:`plot_before_after`, titled with the rewards and
         beta as given (``:g``, exact for slider steps such as 0.1 or
-        :func:`rwlib.plots.log_steps`) and the resulting pi* (two decimals), so
+        :func:`rwlib.plots.log_steps`) and the resulting pi* (2 significant digits), so
         that a moved slider shows in the title.
 
     See Also
@@ -116,7 +116,7 @@ def plot_three_rewards(
     >>> from rwlib.plots import distribution
     >>> fig = distribution.plot_three_rewards(r1=1.0, r2=1.0, r3=1.0)
     >>> fig.axes[0].get_title()  # equal rewards: pi* = pi_ref
-    'r = (1, 1, 1), β = 1 → π* = (0.20, 0.50, 0.30)'
+    'r = (1, 1, 1), β = 1 → π* = (0.2, 0.5, 0.3)'
     >>> import matplotlib.pyplot as plt
     >>> plt.close(fig)
     """
@@ -124,7 +124,7 @@ def plot_three_rewards(
     pi_star = reward_weighted(ref, rewards, beta)
     title = (
         f"r = ({r1:g}, {r2:g}, {r3:g}), β = {beta:g} → "
-        f"π* = ({pi_star[0]:.2f}, {pi_star[1]:.2f}, {pi_star[2]:.2f})"
+        f"π* = ({pi_star[0]:.2g}, {pi_star[1]:.2g}, {pi_star[2]:.2g})"
     )
     return plot_before_after(ref, rewards, beta, labels=labels, title=title)
 

@@ -56,6 +56,7 @@ def plot_pi_star_vs_beta(ref, rewards, betas, labels=None):
     π_ref = (0.6, 0.4), r = (2, 1)
     >>> fig.axes[0].get_xscale()
     'log'
+    >>> plt.close(fig)
     """
     ref, rewards, labels = one_distribution(ref, rewards, labels)
     betas = positive_grid(betas)
@@ -105,6 +106,7 @@ def plot_reward_kl_vs_beta(ref, rewards, betas):
     >>> print(fig.get_suptitle())
     Larger β: less reward, and π* stays closer to π_ref
     π_ref = (0.6, 0.4), r = (2, 1)
+    >>> plt.close(fig)
     """
     ref, rewards, _ = one_distribution(ref, rewards)
     betas = positive_grid(betas)
@@ -174,6 +176,7 @@ def plot_reward_kl_tradeoff(ref, rewards, betas, label_betas=(), others=None):
     π_ref = (0.6, 0.4), r = (2, 1)
     >>> [text.get_text() for text in fig.axes[0].texts]
     ['β = 1']
+    >>> plt.close(fig)
     """
     ref, rewards, _ = one_distribution(ref, rewards)
     betas = positive_grid(betas)
@@ -251,14 +254,16 @@ def plot_temperature(beta, ref, rewards, labels=None):
         ``ax.containers[1]`` for ``pi* = rw.reward_weighted(ref, rewards, beta)``.
         The title reads ``β = <beta>: π* = (...)``, beta as given (``:g``, exact
         for the values of :func:`rwlib.plots.log_steps`), and, on a second line,
-        ``E_π*[r]`` and ``KL(π* ‖ π_ref)``, rounded to 2 decimals.
+        ``E_π*[r]`` and ``KL(π* ‖ π_ref)``, rounded to 2 decimals; pi* and the bar
+        labels to 2 significant digits, so that 0.002 does not print as 0.00.
 
     Examples
     --------
     >>> fig = plot_temperature(1.0, [0.6, 0.4], [2.0, 1.0])
     >>> print(fig.axes[0].get_title())
-    β = 1: π* = (0.80, 0.20)
+    β = 1: π* = (0.8, 0.2)
     E_π*[r] = 1.80, KL(π* ‖ π_ref) = 0.09 nats
+    >>> plt.close(fig)
     """
     ref, rewards, labels = one_distribution(ref, rewards, labels)
     pi_star = rw.reward_weighted(ref, rewards, beta)
@@ -280,13 +285,13 @@ def plot_temperature(beta, ref, rewards, labels=None):
             hatch=hatch,
             edgecolor="black",
         )
-        ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], fontsize=8, padding=2)
+        ax.bar_label(bars, labels=[f"{v:.2g}" for v in values], fontsize=8, padding=2)
     ax.set_xticks(
         positions, [f"{label}\nr = {r:g}" for label, r in zip(labels, rewards, strict=True)]
     )
     ax.set_ylim(0, 1.12)
     title = (
-        f"β = {beta:g}: π* = ({', '.join(f'{p:.2f}' for p in pi_star)})\n"
+        f"β = {beta:g}: π* = ({', '.join(f'{p:.2g}' for p in pi_star)})\n"
         f"E_π*[r] = {mean_reward:.2f}, KL(π* ‖ π_ref) = {kl:.2f} nats"
     )
     return finish(fig, ax, title, "output y (and its reward)", "probability", "outside", False)
