@@ -649,30 +649,18 @@ def _(cases):
 # --- Lesson 10: DPO descent written out pair by pair. ------------------------------------------
 
 
-def dpo_descent_by_hand(log_ref, pairs, beta, step_size, steps):
-    """Log-policies of gradient descent on the weighted mean DPO loss; pairs [(w, l, weight)]."""
-    total = sum(weight for _, _, weight in pairs)
-    theta, path = log_ref.copy(), [log_ref.copy()]
-    for _ in range(steps):
-        gradient = np.zeros_like(theta)
-        for win, lose, weight in pairs:
-            margin = beta * (theta[win] - theta[lose] - log_ref[win] + log_ref[lose])
-            push = weight / total * beta / (1 + math.exp(margin))
-            gradient[win] -= push
-            gradient[lose] += push
-        theta = theta - step_size * gradient
-        path.append(theta - np.logaddexp.reduce(theta))
-    return np.array(path)
-
-
 def six_summary_pairs(keep=lambda a, b: True):
     """Every ordered pair (a, b), a != b, weighted by pi_ref(a) pi_ref(b) sigma(r_a - r_b)."""
-    return [
-        (a, b, REF6[a] * REF6[b] / (1 + math.exp(REWARDS6[b] - REWARDS6[a])))
-        for a in range(6)
-        for b in range(6)
-        if a != b and keep(a, b)
-    ]
+    from test_lesson10 import population_pairs
+
+    return population_pairs(keep)
+
+
+def dpo_descent_by_hand(log_ref, pairs, beta, step_size, steps):
+    """Gradient descent on the weighted mean DPO loss, pair by pair (tests/test_lesson10.py)."""
+    from test_lesson10 import descent_by_hand
+
+    return descent_by_hand(log_ref, pairs, beta, step_size, steps)
 
 
 def kl_of(p, q):
