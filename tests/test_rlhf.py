@@ -262,7 +262,11 @@ class TestPolicyGradientAscent:
         assert np.all(np.isclose(np.exp(path).sum(axis=1), 1.0))
 
     def test_end_point_gap_is_the_kl_between_the_two_targets(self):
-        """The end point is pi*(r_hat); its KL to pi*(r) is the reward error's formula."""
+        """The end point is pi*(r_hat); its KL to pi*(r) is the reward error's formula.
+
+        Tolerances from theory: at eta beta = 0.5 the error contracts by 0.5 per step, so the
+        KL after 80 steps is of order 0.25^80, and 1e-12 (like rel_tol 1e-6 on the gap)
+        only allows for rounding."""
         model, token_reward, ids, log_ref = enumerated(2)
         pairs = rlhf.sample_preferences(model, token_reward, 2, 1000, np.random.default_rng(11))
         r_hat = rlhf.fit_reward_model(*pairs, 46)[ids].sum(axis=1)
@@ -346,6 +350,27 @@ class TestReinforceGradient:
         assert math.isclose(
             objective, rw.log_z_by_recursion(model, token_reward, 2, 1.0), rel_tol=1e-10
         )
+
+    def test_training_follows_the_exact_gradient_ascent(self):
+        """150 steps of REINFORCE (500 sequences each) end near 150 steps of the exact
+        gradient: from KL 0.39 to pi*, both reach about 0.025. Tolerance from a measured
+        spread: over seeds 0-4 REINFORCE ended 2.5% above the exact run (standard deviation
+        over seeds 1.3%, its noise keeps a little extra KL); 10% is allowed."""
+        model, token_reward = course()
+        ref = rlhf.reference_policy(model, 2)
+        star = rlhf.pi_star_policy(model, token_reward, 2, 1.0)
+        exact, sampled = np.log(ref), np.log(ref)
+        rng = np.random.default_rng(0)
+        for _ in range(150):
+            exact = exact + 4.0 * rlhf.tabular_policy_gradient(exact, model, token_reward, 1.0)[0]
+            sampled = (
+                sampled
+                + 4.0 * rlhf.reinforce_gradient(sampled, model, token_reward, 1.0, rng, 500)[0]
+            )
+        kl_exact = rlhf.sequence_kl(rw.softmax(exact), star)
+        kl_sampled = rlhf.sequence_kl(rw.softmax(sampled), star)
+        assert kl_exact < rlhf.sequence_kl(ref, star) / 10
+        assert abs(kl_sampled - kl_exact) < 0.1 * kl_exact
 
     def test_needs_two_samples(self):
         model, token_reward = course()
