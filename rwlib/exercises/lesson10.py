@@ -204,9 +204,9 @@ exercise(
             "many pairs": 1,
         },
         tolerance=Tolerance(rtol=1e-9, atol=1e-12),
-        hint="the normaliser of the softmax cancels in each margin, so each pair touches only its "
-        "two logits, by beta times the probability that the pair is ranked the wrong way; "
-        "average over the pairs and return one number per output",
+        hint="the softmax's normaliser cancels in each margin, so a pair touches only its own "
+        "two logits, and pushes harder the more it is ranked the wrong way; average over the "
+        "pairs and return one number per output",
         allowed_modules=("numpy", "math"),
     )
 )
