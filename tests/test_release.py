@@ -170,6 +170,13 @@ class TestNotebooksMatchSolutions:
             assert marker not in text
 
 
+def _by_grade_id(notebook):
+    """The notebook's nbgrader cells by grade_id (release may add a setup cell before them)."""
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells if "nbgrader" in c.metadata
+    }
+
+
 class TestReleaseCommand:
     def _solution(self, folder: Path) -> None:
         cells = [
@@ -200,12 +207,12 @@ class TestReleaseCommand:
             command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120
         )
         assert done.returncode == 0, done.stderr
-        solution = nbformat.read(tmp_path / "sol" / "01_t.ipynb", as_version=4)
-        student = nbformat.read(tmp_path / "stu" / "01_t.ipynb", as_version=4)
-        assert solution.cells[1].outputs[0]["text"] == "unset 42\n"
-        assert student.cells[0].source == "answer = ..."
-        assert student.cells[1].outputs[0]["text"] == "unset Ellipsis\n"
-        assert "execution" not in student.cells[1].metadata
+        solution = _by_grade_id(nbformat.read(tmp_path / "sol" / "01_t.ipynb", as_version=4))
+        student = _by_grade_id(nbformat.read(tmp_path / "stu" / "01_t.ipynb", as_version=4))
+        assert solution["t"].outputs[0]["text"] == "unset 42\n"
+        assert student["t-answer"].source == "answer = ..."
+        assert student["t"].outputs[0]["text"] == "unset Ellipsis\n"
+        assert "execution" not in student["t"].metadata
 
     def test_unknown_notebook_is_an_error(self, tmp_path):
         self._solution(tmp_path / "sol")
