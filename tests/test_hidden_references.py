@@ -214,11 +214,12 @@ def _(cases):
 # --- Lesson 03 ---------------------------------------------------------------------------------
 
 
-@reference("03-pi-star-beta-half")
-def _(pi_y1_half):
-    assert np.isclose(
-        pi_y1_half, 0.6 * np.exp(4) / (0.6 * np.exp(4) + 0.4 * np.exp(2)), rtol=1e-12, atol=0
-    )
+@reference("03-upbeat-breaks-even")
+def _(beta_upbeat):
+    # At that beta, upbeat (reward 1.5) keeps its reference probability: Z = e^(1.5 / beta),
+    # with Z summed by hand.
+    z = np.sum(REF6 * np.exp(REWARDS6 / beta_upbeat))
+    assert np.isclose(beta_upbeat * np.log(z), 1.5, rtol=1e-12, atol=0)
 
 
 @reference("03-half-mass-reward")

@@ -9,6 +9,7 @@ import math
 import re
 
 import matplotlib.pyplot as plt
+import mpmath
 import numpy as np
 import pytest
 from exercise_contract import (
@@ -61,33 +62,52 @@ def bisect(function, low, high, steps=200):
     return (low + high) / 2
 
 
+# The six summaries of section 3.
+SUMMARY_REF = (0.15, 0.30, 0.25, 0.20, 0.08, 0.02)
+SUMMARY_REWARDS = (3.0, 1.5, 0.5, 1.0, -2.0, -3.0)
+
+
 # pi*(y1) of (0.6, 0.4), rewards (2, 1): 1 / (1 + (0.4/0.6) e^{-(2-1)/beta}).
 def pi_y1(beta):
     return 1 / (1 + (0.4 / 0.6) * math.exp(-1 / beta))
 
 
-class TestPiStarBetaHalf(NumberPrecisionContract):
-    grade_id = "03-pi-star-beta-half"
-    expected = pi_y1(0.5)  # 0.6 e^4 / (0.6 e^4 + 0.4 e^2) = 0.91724...
+def upbeat_break_even(weights_of=SUMMARY_REF):
+    """beta with sum_y pi(y) e^(r(y)/beta) = e^(1.5/beta), by mpmath's root finder at 30 digits."""
+    with mpmath.workdps(30):
+        rewards = [mpmath.mpf(r) for r in SUMMARY_REWARDS]
+
+        def gap(beta):
+            z = mpmath.fsum(
+                mpmath.mpf(p) * mpmath.exp(r / beta)
+                for p, r in zip(weights_of, rewards, strict=True)
+            )
+            return beta * mpmath.log(z) - rewards[1]
+
+        return float(mpmath.findroot(gap, (1.0, 3.0), solver="bisect"))
+
+
+class TestUpbeatBreaksEven(NumberPrecisionContract):
+    grade_id = "03-upbeat-breaks-even"
+    expected = upbeat_break_even()
+
+    def test_at_that_beta_upbeat_keeps_its_reference_probability(self):
+        pi = rw.reward_weighted(SUMMARY_REF, SUMMARY_REWARDS, self.expected)
+        assert pi[1] == pytest.approx(SUMMARY_REF[1], rel=1e-12)
 
     def test_right_answer_passes(self, capsys):
         assert_right(capsys, self.grade_id, self.expected)
 
-    def test_numpy_scalar_from_rwlib_passes(self, capsys):
-        assert_right(capsys, self.grade_id, rw.reward_weighted([0.6, 0.4], [2.0, 1.0], 0.5)[0])
-
-    def test_wrong_answer_gets_a_hint_without_the_answer(self):
-        message = wrong_message(self.grade_id, 0.5)
-        assert "its entry for y1" in message
+    def test_wrong_answer_gets_the_idea_without_the_answer(self):
+        message = wrong_message(self.grade_id, 1.0)
+        assert "threshold" in message and "log Z" not in message
         assert_does_not_reveal(message, self.expected)
 
     @pytest.mark.parametrize(
         ("answer", "hint"),
         [
-            (pi_y1(1.0), "at beta = 1"),
-            (1 - pi_y1(0.5), "that is pi*(y2)"),
-            (0.6 * math.e / (0.6 * math.e + 0.4 * math.exp(0.5)), "at beta = 2"),
-            (0.6 * math.exp(4), "not normalised"),
+            (1 / upbeat_break_even(), "1 / beta"),
+            (upbeat_break_even((1 / 6,) * 6), "not uniformly"),
         ],
     )
     def test_known_mistakes_get_their_own_hint(self, answer, hint):

@@ -16,57 +16,44 @@ from rwlib.checks import (
     NumberExercise,
     exercise,
 )
-from rwlib.reward_weighted import reward_weighted
-
-# The two-output example: pi_ref = (0.6, 0.4), rewards (2, 1).
-TWO_REF, TWO_REWARDS = (0.6, 0.4), (2.0, 1.0)
+from rwlib.reward_weighted import log_normalization_factor, reward_weighted
 
 # 03-half-mass-reward: a third output with pi_ref = 1e-6, taken from the second output.
 TINY = 1e-6
 HALF_MASS_REF = (0.6, 0.4 - TINY, TINY)
 
-# 03-equal-completions: the summaries of the notebook; "terse" (index 2) against "balanced" (0).
+# The summaries of section 3: 03-upbeat-breaks-even (index 1), 03-equal-completions ("terse",
+# index 2, against "balanced", 0).
 SUMMARY_REF = (0.15, 0.30, 0.25, 0.20, 0.08, 0.02)
 SUMMARY_REWARDS = (3.0, 1.5, 0.5, 1.0, -2.0, -3.0)
 EQUAL_BETA = 0.5
 
 
-def _two_weights(beta: float) -> np.ndarray:
-    """The unnormalised weights pi_ref e^(r / beta) of the two-output example."""
-    return np.array(TWO_REF) * np.exp(np.array(TWO_REWARDS) / beta)
-
-
-def _pi_star_beta_half() -> float:
-    weights = _two_weights(0.5)
-    return float(weights[0] / weights.sum())
-
-
-def _pi_star_beta_half_mistakes():
-    weights = _two_weights(0.5)
-    unscaled = np.array(TWO_REF) * np.exp(np.array(TWO_REWARDS) * 0.5)
-    return [
-        (
-            float(reward_weighted(TWO_REF, TWO_REWARDS, 1.0)[0]),
-            "that is pi*(y1) at beta = 1, not 0.5",
-        ),
-        (float(weights[1] / weights.sum()), "that is pi*(y2); y1 is entry 0"),
-        (
-            float(unscaled[0] / unscaled.sum()),
-            "this is pi*(y1) at beta = 2 (the same as multiplying the rewards by 0.5): "
-            "the exercise divides each reward by beta = 0.5",
-        ),
-        (float(weights[0]), "that weight is not normalised yet: divide by Z"),
-    ]
+def _beta_upbeat(ref=SUMMARY_REF) -> float:
+    """The beta with beta log Z(beta) = r(upbeat): bisection (beta log Z falls as beta grows)."""
+    target = SUMMARY_REWARDS[1]
+    low, high = 1e-2, 1e3
+    for _ in range(200):
+        middle = (low + high) / 2
+        above = middle * log_normalization_factor(ref, SUMMARY_REWARDS, middle) > target
+        low, high = (middle, high) if above else (low, middle)
+    return (low + high) / 2
 
 
 exercise(
     NumberExercise(
-        "03-pi-star-beta-half",
-        expected=_pi_star_beta_half,
+        "03-upbeat-breaks-even",
+        expected=_beta_upbeat,
         tolerance=SIX_DIGITS,
-        hint="the reward-weighted distribution of the two-output example at beta = 0.5: "
-        "its entry for y1",
-        mistakes=_pi_star_beta_half_mistakes,
+        hint="an output gains probability exactly when its reward beats a threshold that "
+        "depends on beta: find the beta at which upbeat's reward meets it",
+        mistakes=lambda: [
+            (1 / _beta_upbeat(), "that is 1 / beta; the exercise asks for beta itself"),
+            (
+                _beta_upbeat(np.full(len(SUMMARY_REF), 1 / len(SUMMARY_REF))),
+                "Z averages the weights under the reference, not uniformly over the outputs",
+            ),
+        ],
     )
 )
 
