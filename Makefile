@@ -43,7 +43,10 @@ $(VENV)/.bench: $(VENV)/.course pyproject.toml constraints.txt
 
 # JupyterLab refuses to run as root unless told; containers often run as root.
 # The URL it prints (and opens) is the course index's, not the file browser's.
+# The course's notebooks are trusted first, so that their saved sliders and figures show
+# before anything is run (JupyterLab draws saved widgets only in trusted notebooks).
 lab: venv
+	$(BIN)/jupyter trust notebooks/*.ipynb >/dev/null
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) \
 	  --LabApp.default_url=/lab/tree/notebooks/00_index.ipynb
 

@@ -390,10 +390,10 @@ def check(grade_id: str, answer) -> None:
     Examples
     --------
     >>> import rwlib as rw
-    >>> rw.check("01-probability-of-b", ...)
-    01-probability-of-b: not answered yet
-    >>> rw.check("01-probability-of-b", 7 / 20)
-    ✔ 01-probability-of-b: right
+    >>> rw.check("01-sum-b-with-d", ...)
+    01-sum-b-with-d: not answered yet
+    >>> rw.check("01-sum-b-with-d", 7 / 31)
+    ✔ 01-sum-b-with-d: right
     """
     exercise = definition(grade_id)
     answered = answer is not Ellipsis

@@ -69,8 +69,8 @@ def print_for_grading(grade_id: str, answer) -> None:
     Examples
     --------
     >>> import rwlib as rw
-    >>> rw.print_for_grading("01-probability-of-b", 0.35)
-    grading values: {"exercise": "01-probability-of-b", "case": "the answer", "value": 0.35}
+    >>> rw.print_for_grading("01-sum-b-with-d", 7 / 31)
+    grading values: {"exercise": "01-sum-b-with-d", "case": "the answer", "value": 0.225806}
     """
     exercise = definition(grade_id)
     if not isinstance(exercise, NumberExercise):

@@ -13,27 +13,27 @@ from rwlib.checks import PUBLIC_CASE, FunctionExercise, NumberExercise, Toleranc
 
 class TestCheck:
     def test_right_answer_prints_a_tick(self, capsys):
-        rw.check("01-probability-of-b", 7 / 20)
-        assert capsys.readouterr().out == "✔ 01-probability-of-b: right\n"
+        rw.check("01-sum-b-with-d", 7 / 31)
+        assert capsys.readouterr().out == "✔ 01-sum-b-with-d: right\n"
 
     def test_wrong_answer_raises_with_a_hint_and_not_the_answer(self):
         with pytest.raises(AssertionError, match="Hint: B's share") as error:
-            rw.check("01-probability-of-b", 0.5)
-        assert "0.35" not in str(error.value)
+            rw.check("01-sum-b-with-d", 0.5)
+        assert "0.2258" not in str(error.value) and "7 / 31" not in str(error.value)
 
     def test_known_mistake_gets_its_own_hint(self):
         with pytest.raises(AssertionError, match="not A's score"):
-            rw.check("01-probability-of-b", 7 / 12)
+            rw.check("01-sum-b-with-d", 7 / 12)
 
     def test_stub_is_not_answered_yet(self, capsys, monkeypatch):
         monkeypatch.delenv("RWLIB_GRADING", raising=False)
-        rw.check("01-probability-of-b", ...)
-        assert capsys.readouterr().out == "01-probability-of-b: not answered yet\n"
+        rw.check("01-sum-b-with-d", ...)
+        assert capsys.readouterr().out == "01-sum-b-with-d: not answered yet\n"
 
     def test_stub_fails_when_grading(self, monkeypatch):
         monkeypatch.setenv("RWLIB_GRADING", "1")
         with pytest.raises(AssertionError, match="not answered"):
-            rw.check("01-probability-of-b", ...)
+            rw.check("01-sum-b-with-d", ...)
 
     def test_unknown_grade_id_lists_the_known_ones(self):
         with pytest.raises(
@@ -47,7 +47,7 @@ class TestCheck:
 
     def test_two_exercises_cannot_share_a_grade_id(self):
         with pytest.raises(ValueError, match="share the grade_id"):
-            exercise(_number("01-probability-of-b"))
+            exercise(_number("01-sum-b-with-d"))
 
 
 def test_lessons_load_even_when_another_exercise_registered_first():
@@ -56,10 +56,10 @@ def test_lessons_load_even_when_another_exercise_registered_first():
         "from rwlib.checks import NumberExercise, Tolerance, exercise\n"
         "exercise(NumberExercise('00-first', lambda: 1.0, Tolerance(rtol=1e-6), 'h'))\n"
         "import rwlib as rw\n"
-        "rw.check('01-probability-of-b', 0.35)\n"
+        "rw.check('01-sum-b-with-d', 7 / 31)\n"
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
-    assert done.stdout == "✔ 01-probability-of-b: right\n", done.stderr
+    assert done.stdout == "✔ 01-sum-b-with-d: right\n", done.stderr
 
 
 TIGHT = Tolerance(rtol=5e-6)

@@ -30,6 +30,7 @@ from rwlib.grading.manual import (
     ManualEntry,
     ManualGradesError,
     answer_fingerprint,
+    model_answer,
     read_entries,
     rubric,
     save_entry,
@@ -83,8 +84,7 @@ def small_source(tmp_path_factory) -> Path:
     keep = {AUTO, f"{AUTO}-answer", WRITTEN}
     small.cells = [setup] + [copy.deepcopy(c) for c in solution.cells if grade_id(c) in keep]
     (written,) = [c for c in small.cells if grade_id(c) == WRITTEN]
-    if "<!-- rubric" not in written.source:
-        written.source += RUBRIC
+    written.source = model_answer(written.source) + RUBRIC  # a rubric in steps of 0.5
     folder = tmp_path_factory.mktemp("source")
     nbformat.write(small, folder / f"{NAME}.ipynb")
     return folder

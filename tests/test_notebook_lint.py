@@ -101,8 +101,60 @@ def questions_without_precision(notebook) -> list[str]:
     return found
 
 
+def nbval_markers_in_sources(notebook) -> list[str]:
+    """Code cells whose source shows test machinery (``# NBVAL_...``): nbval's tags do that job."""
+    return [
+        f"cell {i}: {line.strip()!r}; tag the cell nbval-ignore-output (or the like) instead"
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if re.match(r"\s*#\s*NBVAL_", line)
+    ]
+
+
+def widgets_not_ignored(notebook) -> list[str]:
+    """Cells that draw an ``interact`` widget without the ``nbval-ignore-output`` tag."""
+    return [
+        f"cell {i}: an interact cell without the nbval-ignore-output tag"
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+        and "interact(" in cell.source
+        and "nbval-ignore-output" not in cell.metadata.get("tags", [])
+    ]
+
+
+def headings_out_of_order(notebook) -> list[str]:
+    """One ``#`` title, and no heading more than one level below the one before it."""
+    found, previous, titles = [], 0, 0
+    for i, source in _markdown(notebook):
+        for line in re.sub(r"```.*?```", "", source, flags=re.S).splitlines():
+            heading = re.match(r"(#{1,6})\s", line)
+            if not heading:
+                continue
+            level = len(heading.group(1))
+            titles += level == 1
+            if level > previous + 1:
+                found.append(f"markdown cell {i}: h{level} after h{previous}: {line[:60]!r}")
+            previous = level
+    if titles != 1:
+        found.append(f"{titles} top-level (#) headings; a notebook has one title")
+    return found
+
+
+def images_without_alt_text(notebook) -> list[str]:
+    """Markdown images without alt text (``![](…)``, ``<img>`` without ``alt``)."""
+    found = []
+    for i, source in _markdown(notebook):
+        text = _prose(source)
+        empty = re.findall(r"!\[\s*\]\(", text)
+        bare = [tag for tag in re.findall(r"<img\b[^>]*>", text) if "alt=" not in tag]
+        found += [f"markdown cell {i}: an image without alt text"] * (len(empty) + len(bare))
+    return found
+
+
 RULES = (split_blockquote_maths, unbalanced_dollars, figures_without_caption,
-         questions_without_precision)  # fmt: skip
+         questions_without_precision, nbval_markers_in_sources, widgets_not_ignored,
+         headings_out_of_order, images_without_alt_text)  # fmt: skip
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__)
@@ -167,3 +219,28 @@ class TestRulesCanFail:
         good = _question_pair(grade_id, f"Compute it and store it, to {stated}.")
         assert questions_without_precision(new_notebook(cells=bad))
         assert not questions_without_precision(new_notebook(cells=good))
+
+    def test_nbval_comment_markers(self):
+        bad = new_code_cell("# NBVAL_IGNORE_OUTPUT\ninteract(f, x=1)")
+        good = new_code_cell("interact(f, x=1)", metadata={"tags": ["nbval-ignore-output"]})
+        assert nbval_markers_in_sources(new_notebook(cells=[bad]))
+        assert widgets_not_ignored(new_notebook(cells=[new_code_cell("interact(f, x=1)")]))
+        assert not nbval_markers_in_sources(new_notebook(cells=[good]))
+        assert not widgets_not_ignored(new_notebook(cells=[good]))
+
+    @pytest.mark.parametrize(
+        "headings", [["## No title"], ["# Title", "### Skips a level"], ["# One", "# Two"]]
+    )
+    def test_headings_out_of_order(self, headings):
+        cells = [new_markdown_cell(h) for h in headings]
+        assert headings_out_of_order(new_notebook(cells=cells))
+
+    def test_headings_in_order(self):
+        cells = [new_markdown_cell(h) for h in ["# Title", "## A", "### B", "## C"]]
+        assert not headings_out_of_order(new_notebook(cells=cells))
+
+    @pytest.mark.parametrize("bad", ["![](figure.png)", '<img src="figure.png">'])
+    def test_images_without_alt_text(self, bad):
+        assert images_without_alt_text(new_notebook(cells=[new_markdown_cell(bad)]))
+        good = "![bars of pi* against beta](figure.png)"
+        assert not images_without_alt_text(new_notebook(cells=[new_markdown_cell(good)]))

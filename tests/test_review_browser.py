@@ -13,6 +13,7 @@ without Chromium are those of ``test_browser.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -52,15 +53,15 @@ def _grades(folder: Path, source: Path, answers: dict) -> None:
     write_reports(folder, results)
 
 
-@pytest.fixture
-def review_lab(chromium_executable, small_source, tmp_path):  # noqa: F811
-    """JupyterLab serving a GRADES folder with its review.ipynb, and a Chromium page on it."""
+@contextlib.contextmanager
+def served(root: Path, work: Path, chromium: str):
+    """JupyterLab serving ``root`` (its data folder ``work/data``) and a Chromium page: yields both.
+
+    On a failure inside, a screenshot is saved as ``work/failure.png``.
+    """
     from playwright.sync_api import sync_playwright
 
-    grades = tmp_path / "course" / "grades"
-    _grades(grades, small_source, ANSWERS)
-    write_review_notebook(grades, grader="prof")
-    config = tmp_path / "config"
+    config = work / "config"
     (config / "labconfig").mkdir(parents=True)
     (config / "labconfig" / "default_setting_overrides.json").write_text(
         json.dumps(SETTINGS_OVERRIDES)
@@ -70,20 +71,20 @@ def review_lab(chromium_executable, small_source, tmp_path):  # noqa: F811
         os.environ,
         JUPYTER_TOKEN=token,
         JUPYTER_CONFIG_DIR=str(config),
-        JUPYTER_DATA_DIR=str(tmp_path / "data"),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+        JUPYTER_DATA_DIR=str(work / "data"),
+        JUPYTER_RUNTIME_DIR=str(work / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(work / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"),
     )
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1"]
     command += [f"--port={port}", "--ServerApp.port_retries=0"]
-    command += [f"--ServerApp.root_dir={grades.parent}", "--LabApp.expose_app_in_browser=True"]
+    command += [f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    log = tmp_path / "jupyter-lab.log"
+    log = work / "jupyter-lab.log"
     with open(log, "wb") as log_file:
         process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    server = LabServer(f"http://127.0.0.1:{port}", token, grades.parent, log, process)
+    server = LabServer(f"http://127.0.0.1:{port}", token, root, log, process)
     try:
         deadline = time.monotonic() + SERVER_TIMEOUT
         while True:
@@ -96,19 +97,29 @@ def review_lab(chromium_executable, small_source, tmp_path):  # noqa: F811
                 time.sleep(0.25)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS
+                executable_path=chromium, headless=True, args=CHROMIUM_ARGS
             )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(60_000)
             try:
-                yield page, server, grades, small_source
+                yield page, server
             except Exception:
-                page.screenshot(path=str(tmp_path / "failure.png"))
+                page.screenshot(path=str(work / "failure.png"))
                 raise
             finally:
                 browser.close()
     finally:
         _stop(process)
+
+
+@pytest.fixture
+def review_lab(chromium_executable, small_source, tmp_path):  # noqa: F811
+    """JupyterLab serving a GRADES folder with its review.ipynb, and a Chromium page on it."""
+    grades = tmp_path / "course" / "grades"
+    _grades(grades, small_source, ANSWERS)
+    write_review_notebook(grades, grader="prof")
+    with served(grades.parent, tmp_path, chromium_executable) as (page, server):
+        yield page, server, grades, small_source
 
 
 def _open(page, server) -> None:
