@@ -27,6 +27,20 @@ def _instructor_tools_missing(command: str) -> bool:
     return bool(missing)
 
 
+def _not_linux(command: str) -> bool:
+    """Print one line when ``rwlib COMMAND`` cannot run here: it needs POSIX process limits."""
+    import importlib.util
+
+    if importlib.util.find_spec("fcntl") and importlib.util.find_spec("resource"):
+        return False
+    print(
+        f"rwlib {command}: grading runs student kernels under Linux's process limits (and "
+        "bubblewrap), which this system does not have: grade on Linux, e.g. in WSL or a container",
+        file=sys.stderr,
+    )
+    return True
+
+
 def _course(args, command: str) -> Path | None:
     """The course folder of ``--course`` (default: the current folder), or None after an error.
 
@@ -144,7 +158,7 @@ def _seconds(text: str) -> float:
 
 
 def _grade(args) -> int:
-    if _instructor_tools_missing("grade"):
+    if _instructor_tools_missing("grade") or _not_linux("grade"):
         return 1
     from rwlib.grading import sandbox
     from rwlib.grading.grade import GradingError, Settings, grade, summary
@@ -283,7 +297,7 @@ def _gradescope(args) -> int:
 
 
 def _gradescope_run(args) -> int:
-    if _instructor_tools_missing("gradescope-run"):
+    if _instructor_tools_missing("gradescope-run") or _not_linux("gradescope-run"):
         return 1
     from rwlib.grading.gradescope import run
 
@@ -339,7 +353,7 @@ def main(argv=None) -> int:
     grade.add_argument("--course", default=".", metavar="DIR", help=COURSE_HELP)
     grade.add_argument("--source", type=Path, help="the source notebooks (COURSE/solutions)")
     grade.add_argument("-n", "--workers", type=int, default=os.cpu_count() or 1, help="(cores)")
-    from rwlib.grading.sandbox import Limits
+    from rwlib.grading.limits import Limits
 
     limits = Limits()
     grade.add_argument(

@@ -70,3 +70,27 @@ def test_a_course_folder_without_the_package_is_refused_with_the_fix(tmp_path):
     shutil.copy(ROOT / "solutions" / f"{NAME}.ipynb", tmp_path / "solutions")
     with pytest.raises(GradescopeError, match="pass --course DIR"):
         build(tmp_path / "ag.zip", tmp_path / "solutions", course=tmp_path)
+
+
+WITHOUT_POSIX = (
+    "import sys\n"
+    "sys.modules['fcntl'] = sys.modules['resource'] = None  # as on Windows\n"
+    "from rwlib.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_without_posix_release_starts_and_grade_says_in_one_line_why_not(tmp_path):
+    """On Windows (no fcntl, no resource) the commands that need no sandbox still run."""
+    help_text = subprocess.run(
+        [sys.executable, "-c", WITHOUT_POSIX, "release", "--help"], capture_output=True, text=True
+    )
+    assert help_text.returncode == 0 and "--repository" in help_text.stdout, help_text.stderr
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_POSIX, "grade", "subs", "--out", "grades", "--source", "."],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1 and "grade on Linux" in lines[0], done.stderr

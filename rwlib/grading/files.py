@@ -5,6 +5,7 @@ A full disk raises :class:`ReportError`, naming the folder, and leaves the old f
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import io
@@ -53,3 +54,31 @@ def csv_text(rows: list[dict], fields: list[str]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def locked(path: Path):
+    """Hold an exclusive lock on the file ``path`` (made if missing): one writer at a time.
+
+    ``fcntl.flock`` on Linux and macOS, ``msvcrt.locking`` on Windows (the review page
+    may run on an instructor's laptop).
+    """
+    with open(path, "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

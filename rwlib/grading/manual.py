@@ -26,14 +26,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
-import fcntl
 import hashlib
 import io
 import math
 import re
 from pathlib import Path
 
-from rwlib.grading.files import csv_text, write_atomically
+from rwlib.grading.files import csv_text, locked, write_atomically
 from rwlib.grading.results import NotebookResult, QuestionResult
 
 MANUAL_CSV = "manual.csv"
@@ -174,8 +173,7 @@ def save_entry(out: Path, entry: ManualEntry) -> None:
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".manual.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(out / ".manual.lock"):
         header, rows = _read_rows(out / MANUAL_CSV)
         replaced = False
         for row in rows:

@@ -34,7 +34,6 @@ small launcher that sets the limits, drops to the user id and runs COMMAND.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import fcntl
 import functools
 import os
@@ -47,40 +46,14 @@ import sys
 import time
 from pathlib import Path
 
+from rwlib.grading.limits import Limits  # noqa: F401 - sandbox.Limits, as the grader names it
+
 _RLIMITS = {
     "memory_bytes": resource.RLIMIT_AS,
     "cpu_seconds": resource.RLIMIT_CPU,
     "processes": resource.RLIMIT_NPROC,
     "file_bytes": resource.RLIMIT_FSIZE,
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """Resource limits of one kernel.
-
-    Attributes
-    ----------
-    memory_bytes : int
-        Address space (4 GiB): a 50 GB allocation fails with MemoryError.
-    cpu_seconds : int
-        CPU time of the whole kernel (10 minutes).
-    processes : int
-        Processes and threads of the kernel's user (64); enforced when the kernel
-        runs as a user of its own, i.e. when grading as root.
-    file_bytes : int
-        Largest file the kernel may write (64 MiB).
-    disk_bytes : int
-        Size of the kernel's scratch space (256 MiB), a tmpfs with bubblewrap: it
-        is memory, counted apart from ``memory_bytes``. Without bubblewrap the
-        scratch folder is on the host's disk and only ``file_bytes`` holds.
-    """
-
-    memory_bytes: int = 4 << 30
-    cpu_seconds: int = 600
-    processes: int = 64
-    file_bytes: int = 64 << 20
-    disk_bytes: int = 256 << 20
 
 
 class SandboxError(RuntimeError):
