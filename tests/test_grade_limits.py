@@ -31,6 +31,7 @@ import tomllib
 from rwlib import cli
 from rwlib.grading import runner, sandbox
 from rwlib.grading.grade import Settings, grade
+from rwlib.hosting import SETUP_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.grader  # every test here runs rwlib grade
@@ -55,7 +56,11 @@ def source(tmp_path_factory) -> Path:
     solution = nbformat.read(ROOT / "solutions" / f"{NAME}.ipynb", as_version=4)
     keep = {*QUESTIONS, *(f"{q}-answer" for q in QUESTIONS)}
     small = copy.deepcopy(solution)
-    setup = next(c for c in solution.cells if c.cell_type == "code")
+    setup = next(  # the imports (the cell before them installs rwlib on Colab only)
+        c
+        for c in solution.cells
+        if c.cell_type == "code" and SETUP_TAG not in c.metadata.get("tags", [])
+    )
     small.cells = [setup] + [c for c in solution.cells if _grade_id(c) in keep]
     folder = tmp_path_factory.mktemp("source")
     nbformat.write(small, folder / f"{NAME}.ipynb")

@@ -631,7 +631,9 @@ def test_the_command_line_grades_past_a_fifo_and_a_hostile_zip(tmp_path, noteboo
     assert done.returncode == 0, done.stderr
     book = {row["student"]: row for row in _rows(out / "gradebook.csv")}
     assert set(book) == {"ann", "ben", "cat"}
-    assert float(book["ann"]["total"]) == float(book["ann"]["max"]) > 0  # not the zip's blank
+    solution = nbformat.read(ROOT / "solutions" / f"{NAME}.ipynb", as_version=4)
+    auto = sum(q["points"] for q in intake.questions(solution) if not q["manual"])
+    assert float(book["ann"]["auto"]) == auto > 0  # every auto-graded point: not the zip's blank
     assert float(book["ben"]["total"]) == 0
     skipped = {row["file"]: row for row in _rows(out / "skipped.csv")}
     assert skipped[f"ben_{NAME}.ipynb"]["status"] == "refused"

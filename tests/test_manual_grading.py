@@ -39,6 +39,7 @@ from rwlib.grading.manual import (
 from rwlib.grading.reports import read_run, write_reports, write_run
 from rwlib.grading.results import NotebookResult, QuestionResult
 from rwlib.grading.review import ReviewPage, ReviewSession, safe_markdown, write_review_notebook
+from rwlib.hosting import SETUP_TAG
 from rwlib.release import student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,11 @@ def small_source(tmp_path_factory) -> Path:
         return cell.metadata.get("nbgrader", {}).get("grade_id", "")
 
     small = copy.deepcopy(solution)
-    setup = next(c for c in solution.cells if c.cell_type == "code")
+    setup = next(  # the imports (the cell before them installs rwlib on Colab only)
+        c
+        for c in solution.cells
+        if c.cell_type == "code" and SETUP_TAG not in c.metadata.get("tags", [])
+    )
     keep = {AUTO, f"{AUTO}-answer", WRITTEN}
     small.cells = [setup] + [copy.deepcopy(c) for c in solution.cells if grade_id(c) in keep]
     (written,) = [c for c in small.cells if grade_id(c) == WRITTEN]

@@ -11,6 +11,7 @@ is stated in the README; ``rwlib grade`` decides outside the kernel.)
 import copy
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,11 @@ PATCH = "import rwlib\nrwlib.check = rw.check = lambda *args: print('✔ right')
 
 
 def _all_wrong(solution):
+    """Every answer wrong, and rw.check patched to print a pass.
+
+    A value answer (a top-level solution region) is moved off its value after the region;
+    a function body has its divisions by beta turned into products.
+    """
     notebook = copy.deepcopy(solution)
     first = True
     for cell in notebook.cells:
@@ -36,9 +42,11 @@ def _all_wrong(solution):
             end = next(i for i, line in enumerate(lines) if END_SOLUTION in line)
             indent = lines[end][: len(lines[end]) - len(lines[end].lstrip())]
             lines.insert(end, f"{indent}pass")  # keep bodies valid
-            wrong = "\n".join(lines).replace("beta=0.5", "beta=0.6").replace("/ beta", "* beta")
-            wrong = wrong.replace("grid[np.argmin", "1.1 * grid[np.argmin")
-            wrong = wrong.replace("z_lowered / z_original", "z_original / z_lowered")
+            if not indent:
+                region = [line for line in lines[:end] if re.match(r"\w+\s*=", line)]
+                name = re.match(r"(\w+)\s*=", region[-1]).group(1)
+                lines.insert(end + 2, f"{name} = {name} * 1.1 + 0.1  # wrong")
+            wrong = "\n".join(lines).replace("/ beta", "* beta")
             cell.source = (PATCH if first else "") + wrong
             first = False
     return notebook
@@ -58,6 +66,8 @@ def scores(tmp_path_factory):
     shutil.copy(ROOT / "solutions" / f"{NAME}.ipynb", course / "source" / "lesson")
     (course / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n"
+        # nbclient waits 4 s for a cell's output by default: too short on a loaded machine
+        "c.Execute.iopub_timeout = 30\nc.Execute.timeout = 300\n"
     )
     nbgrader = str(BIN / "nbgrader")
     _run([nbgrader, "generate_assignment", "lesson", "--force"], course)

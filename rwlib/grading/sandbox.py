@@ -46,7 +46,10 @@ import sys
 import time
 from pathlib import Path
 
-from rwlib.grading.limits import Limits  # noqa: F401 - sandbox.Limits, as the grader names it
+# The kernel launcher runs this file as a script (``python -I -S sandbox.py``), where rwlib
+# cannot be imported and Limits is not needed; imported as a module, it is sandbox.Limits.
+if __package__:
+    from rwlib.grading.limits import Limits  # noqa: F401
 
 _RLIMITS = {
     "memory_bytes": resource.RLIMIT_AS,
