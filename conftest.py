@@ -15,6 +15,7 @@ def _six_decimals(doctest_namespace):
 BROWSER_FILES = {"test_browser.py", "test_review_browser.py", "test_widget_state_browser.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under ``--dist loadgroup``: one worker per file (a notebook's cells stay together, as
     ``--dist loadfile`` does), and one worker for all the browser tests."""
