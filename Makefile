@@ -55,11 +55,11 @@ lint: $(VENV)/.test
 
 # Everything: lint, rwlib unit, property and reference tests, doctests, nbval over every
 # notebook (student copies and solutions), the grading-mode, release, nbgrader and Binder
-# checks, and the browser test (every notebook run in JupyterLab in Chromium). Two workers;
-# a test file (a notebook's cells) stays on one worker, and the browser tests share one
-# (conftest.py gives each its xdist group).
+# checks, and the browser tests (every notebook run in JupyterLab in Chromium, the saved
+# widgets, the review page: all collected in tests/test_browser.py, so they share one worker).
+# Two workers, one test file per worker.
 test: lint
-	$(PYTEST) -n 2 --dist loadgroup --doctest-modules \
+	$(PYTEST) -n 2 --dist loadfile --doctest-modules \
 	  --nbval --nbval-cell-timeout=60 --nbval-sanitize-with tests/sanitize.cfg \
 	  rwlib tests notebooks solutions; \
 	status=$$?; \

@@ -954,3 +954,17 @@ def test_maths_check_can_fail(lab, tmp_path):
         raise
     finally:
         check.close()
+
+
+# The other browser checks live in their own modules and are collected here, so that every
+# test that drives a browser runs on one worker, one after the other (two browsers and two
+# servers at once starve each other on a two-core machine).
+from browser_review_page import (  # noqa: E402,F401
+    review_lab,
+    test_an_untouched_stub_is_flagged_and_pre_scored,
+    test_grades_made_on_the_review_page_are_saved_and_shown_after_a_reload,
+)
+from browser_saved_widgets import (  # noqa: E402,F401
+    test_a_trusted_notebook_shows_its_widgets_before_it_is_run,
+)
+from test_manual_grading import small_source  # noqa: E402,F401 - the review page's fixture

@@ -795,8 +795,10 @@ def test_hidden_test_calls_the_definition_once_and_asserts_nothing_itself(grade_
     name, cell = GRADED[grade_id]
     hidden = hidden_region(cell.source)
     assert hidden is not None, f"{name}, {grade_id}: no hidden tests"
-    call = "rw.grade_function(" if isinstance(definition(grade_id), FunctionExercise) else (
-        "rw.print_for_grading("
+    call = (
+        "rw.grade_function("
+        if isinstance(definition(grade_id), FunctionExercise)
+        else ("rw.print_for_grading(")
     )
     assert hidden.count(call) == 1 and f'"{grade_id}"' in hidden, f"{name}, {grade_id}"
     assert not re.search(r"\bassert\b", hidden), f"{name}, {grade_id}: assert in hidden tests"

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser_review_page import served
 from test_browser import chromium_executable  # noqa: F401 - the fixture
-from test_review_browser import served
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
