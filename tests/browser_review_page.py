@@ -7,33 +7,18 @@ changed, and the page is reloaded: all three grades are shown again and
 ``manual.csv`` holds them. Then one student resubmits a different answer: after
 a reload it is the first answer shown, flagged stale.
 
-The browser, the server and the skip (or failure, with ``RW_REQUIRE_BROWSER=1``)
-without Chromium are those of ``test_browser.py``.
+Collected in ``test_browser.py``, whose fixtures give the browser (and the skip,
+or the failure with ``RW_REQUIRE_BROWSER=1``, without Chromium).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import secrets
-import subprocess
-import sys
 import time
-import urllib.error
 from pathlib import Path
 
 import pytest
-from test_browser import (
-    CHROMIUM_ARGS,
-    SERVER_TIMEOUT,
-    SETTINGS_OVERRIDES,
-    LabServer,
-    _free_port,
-    _stop,
-    chromium_executable,  # noqa: F401 - the fixture
-)
-from test_manual_grading import NAME, WRITTEN, _result, small_source  # noqa: F401 - fixture
+from browser_support import served
+from test_manual_grading import _result
 
 from rwlib.grading.manual import read_entries
 from rwlib.grading.reports import write_reports, write_run
@@ -53,72 +38,13 @@ def _grades(folder: Path, source: Path, answers: dict) -> None:
     write_reports(folder, results)
 
 
-@contextlib.contextmanager
-def served(root: Path, work: Path, chromium: str):
-    """JupyterLab serving ``root`` (its data folder ``work/data``) and a Chromium page: yields both.
-
-    On a failure inside, a screenshot is saved as ``work/failure.png``.
-    """
-    from playwright.sync_api import sync_playwright
-
-    config = work / "config"
-    (config / "labconfig").mkdir(parents=True)
-    (config / "labconfig" / "default_setting_overrides.json").write_text(
-        json.dumps(SETTINGS_OVERRIDES)
-    )
-    port, token = _free_port(), secrets.token_hex(24)
-    env = dict(
-        os.environ,
-        JUPYTER_TOKEN=token,
-        JUPYTER_CONFIG_DIR=str(config),
-        JUPYTER_DATA_DIR=str(work / "data"),
-        JUPYTER_RUNTIME_DIR=str(work / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(work / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"),
-    )
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1"]
-    command += [f"--port={port}", "--ServerApp.port_retries=0"]
-    command += [f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    log = work / "jupyter-lab.log"
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, log, process)
-    try:
-        deadline = time.monotonic() + SERVER_TIMEOUT
-        while True:
-            try:
-                server.api("/api/status")
-                break
-            except (urllib.error.URLError, OSError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"jupyter lab did not start:\n{server.log_tail()}") from None
-                time.sleep(0.25)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium, headless=True, args=CHROMIUM_ARGS
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
-            try:
-                yield page, server
-            except Exception:
-                page.screenshot(path=str(work / "failure.png"))
-                raise
-            finally:
-                browser.close()
-    finally:
-        _stop(process)
-
-
 @pytest.fixture
-def review_lab(chromium_executable, small_source, tmp_path):  # noqa: F811
+def review_lab(playwright, chromium_executable, small_source, tmp_path):
     """JupyterLab serving a GRADES folder with its review.ipynb, and a Chromium page on it."""
     grades = tmp_path / "course" / "grades"
     _grades(grades, small_source, ANSWERS)
     write_review_notebook(grades, grader="prof")
-    with served(grades.parent, tmp_path, chromium_executable) as (page, server):
+    with served(grades.parent, tmp_path, playwright, chromium_executable) as (page, server):
         yield page, server, grades, small_source
 
 

@@ -7,6 +7,8 @@ every student notebook with an interactive cell, this opens a trusted copy in
 JupyterLab in Chromium, without a kernel run, and asserts that the interactive
 cell shows its sliders and its figure; an untrusted copy shows only a line of text,
 which is why the trust step is there.
+
+Collected in ``test_browser.py``, whose fixtures give the browser.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from browser_review_page import served
-from test_browser import chromium_executable  # noqa: F401 - the fixture
+from browser_support import served
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+CONTROLS = ".widget-slider, .widget-dropdown"
+FIGURE = ".widget-output img"
+TEXT = '.jp-OutputArea-output[data-mime-type="text/plain"]'
 
 
 def _interactive(path: Path) -> list[int]:
@@ -39,6 +43,11 @@ NOTEBOOKS = [p.name for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if _in
 
 
 def _shown(page, server, name: str, index: int) -> dict:
+    """What cell ``index`` of notebook ``name`` shows from its saved outputs, unrun.
+
+    How many sliders or dropdowns and figures it draws from the saved widget state,
+    and how many plain-text outputs stand in for a widget it does not draw.
+    """
     page.goto(f"{server.url}/lab/tree/{name}?reset&token={server.token}")
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -50,39 +59,47 @@ def _shown(page, server, name: str, index: int) -> dict:
         index,
     )
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    try:
-        cell.locator(".widget-slider, .widget-dropdown").first.wait_for(timeout=30_000)
-    except Exception:  # noqa: BLE001 - counted below, and the assertion says what is missing
-        pass
+    # a drawn widget, or the text that stands in for one
+    cell.locator(f"{CONTROLS}, {TEXT}").first.wait_for()
+    cell.locator(f"{FIGURE}, {TEXT}").first.wait_for()
     return {
-        "sliders": cell.locator(".widget-slider, .widget-dropdown").count(),
-        "figures": cell.locator(".widget-output img").count(),
+        "controls": cell.locator(CONTROLS).count(),
+        "figures": cell.locator(FIGURE).count(),
+        "text": cell.locator(TEXT).count(),
     }
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_a_trusted_notebook_shows_its_widgets_before_it_is_run(
-    name,
-    chromium_executable,  # noqa: F811 - the fixture
-    tmp_path,
-):
-    root = tmp_path / "course"
+@pytest.fixture(scope="session")
+def saved_widgets_lab(playwright, chromium_executable, tmp_path_factory):
+    """One JupyterLab serving a trusted and an untrusted copy of each interactive notebook."""
+    work = tmp_path_factory.mktemp("saved-widgets")
+    root = work / "course"
     root.mkdir()
-    notebook = json.loads((ROOT / "notebooks" / name).read_text())
-    (root / f"trusted_{name}").write_text(json.dumps(notebook))
-    notebook["metadata"]["copy"] = "untrusted"  # trust goes by content: this copy differs
-    (root / f"untrusted_{name}").write_text(json.dumps(notebook))
-    trust = [sys.executable, "-m", "jupyter", "trust", str(root / f"trusted_{name}")]
+    for name in NOTEBOOKS:
+        notebook = json.loads((ROOT / "notebooks" / name).read_text())
+        (root / f"trusted_{name}").write_text(json.dumps(notebook))
+        notebook["metadata"]["copy"] = "untrusted"  # trust goes by content: this copy differs
+        (root / f"untrusted_{name}").write_text(json.dumps(notebook))
+    trust = [sys.executable, "-m", "jupyter", "trust"]
+    trust += [str(root / f"trusted_{name}") for name in NOTEBOOKS]
     subprocess.run(
         trust,
         check=True,
         capture_output=True,
-        env={"JUPYTER_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"},
+        env={"JUPYTER_DATA_DIR": str(work / "data"), "PATH": "/usr/bin:/bin"},
     )
+    with served(root, work, playwright, chromium_executable) as (page, server):
+        yield page, server
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_a_trusted_notebook_shows_its_widgets_before_it_is_run(name, saved_widgets_lab):
+    page, server = saved_widgets_lab
     index = _interactive(ROOT / "notebooks" / name)[0]
-    with served(root, tmp_path, chromium_executable) as (page, server):
-        # untrusted first: the page keeps the widget models it has drawn (same ids)
-        untrusted = _shown(page, server, f"untrusted_{name}", index)
-        trusted = _shown(page, server, f"trusted_{name}", index)
-    assert trusted["sliders"] >= 1 and trusted["figures"] >= 1, trusted
-    assert untrusted == {"sliders": 0, "figures": 0}, "the test must see the difference trust makes"
+    trusted = _shown(page, server, f"trusted_{name}", index)
+    untrusted = _shown(page, server, f"untrusted_{name}", index)
+    assert trusted["controls"] >= 1 and trusted["figures"] >= 1, trusted
+    assert trusted["text"] == 0, trusted
+    # the test must see the difference trust makes
+    assert untrusted["controls"] == untrusted["figures"] == 0, untrusted
+    assert untrusted["text"] >= 1, untrusted

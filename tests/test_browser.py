@@ -63,55 +63,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM_ARGS, LabServer, find_chromium, start_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_DIR = Path(os.environ.get("RW_BROWSER_COURSE_DIR") or ROOT).resolve()
 FOLDERS = ("notebooks", "solutions")
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 RUN_TIMEOUT = float(os.environ.get("RW_BROWSER_TIMEOUT") or 240)
-SERVER_TIMEOUT = 90.0
 SLIDER_TIMEOUT = 60.0
 MATHS_TIMEOUT = 60.0
 MATHS_SETTLE = 2.0  # seconds without a newly typeset formula
 IDLE_GRACE = 5.0  # seconds of an idle kernel after which a redraw is overdue
 UI_TIMEOUT_MS = 30_000
 KEY_PRESSES = 3
-
-# JupyterLab settings overrides (the plugin ids and keys are those of the installed
-# JupyterLab 4 schemas, .venv/share/jupyter/lab/schemas/@jupyterlab/...).
-SETTINGS_OVERRIDES = {
-    # No news or update-check toast over the page.
-    "@jupyterlab/apputils-extension:notification": {
-        "fetchNews": "false",
-        "checkForUpdates": False,
-    },
-    # Every cell is attached to the page (content-visibility skips painting off-screen
-    # cells but keeps them in the DOM; "full" windowing would detach them). This is the
-    # default of JupyterLab 4.6, pinned here; the test checks that it sees every cell.
-    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "contentVisibility"},
-}
 
 
 def _notebooks():
@@ -128,23 +98,10 @@ def _notebooks():
 # ---------------------------------------------------------------------------------------
 
 
-def _find_chromium() -> tuple[str | None, str]:
-    """The Chromium to drive, and where the test looked for it."""
-    explicit = os.environ.get("RW_CHROMIUM")
-    if explicit:
-        return shutil.which(explicit), f"RW_CHROMIUM={explicit!r}"
-    if os.access(DEFAULT_CHROMIUM, os.X_OK):
-        return DEFAULT_CHROMIUM, DEFAULT_CHROMIUM
-    for name in ("chromium", "chromium-browser"):
-        if found := shutil.which(name):
-            return found, f"{name} on PATH"
-    return None, f"{DEFAULT_CHROMIUM}, chromium or chromium-browser on PATH"
-
-
 @pytest.fixture(scope="session")
 def chromium_executable() -> str:
     """Chromium's path; skips (or fails under RW_REQUIRE_BROWSER=1) when there is none."""
-    path, looked_at = _find_chromium()
+    path, looked_at = find_chromium()
     problem = None
     if path is None:
         problem = f"no Chromium found (looked for {looked_at})"
@@ -166,48 +123,18 @@ def chromium_executable() -> str:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+@pytest.fixture(scope="session")
+def playwright(chromium_executable):
+    """The run's one Playwright: its sync API allows only one at a time in a thread."""
+    from playwright.sync_api import sync_playwright
 
-
-@dataclass
-class LabServer:
-    url: str
-    token: str
-    root: Path
-    log: Path
-    process: subprocess.Popen
-
-    def api(self, path: str, method: str = "GET"):
-        request = urllib.request.Request(
-            self.url + path, method=method, headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
-    def log_tail(self, lines: int = 60) -> str:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop the server by its PID: SIGTERM (it shuts its kernels down), then SIGKILL."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    with sync_playwright() as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
 def lab_server(chromium_executable, tmp_path_factory):
-    """A real ``jupyter lab`` from this venv, on a free port with a random token."""
+    """A real ``jupyter lab`` serving copies of ``notebooks/`` and ``solutions/``."""
     base = tmp_path_factory.mktemp("jupyterlab")
     root = base / "course"
     for folder in FOLDERS:
@@ -216,67 +143,9 @@ def lab_server(chromium_executable, tmp_path_factory):
             shutil.copytree(
                 source, root / folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
             )
-    config = base / "config"
-    (config / "labconfig").mkdir(parents=True)
-    (config / "labconfig" / "default_setting_overrides.json").write_text(
-        json.dumps(SETTINGS_OVERRIDES, indent=2)
-    )
-    port, token = _free_port(), secrets.token_hex(24)
-    env = dict(
-        os.environ,
-        JUPYTER_TOKEN=token,
-        JUPYTER_CONFIG_DIR=str(config),
-        # The kernel spec still resolves to this venv's python3: jupyter_path("kernels")
-        # also searches sys.prefix/share/jupyter, and jupyter_client runs the "python" of
-        # the spec as the server's own sys.executable.
-        JUPYTER_DATA_DIR=str(base / "data"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(base / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(base / "workspaces"),
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    log = base / "jupyter-lab.log"
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            command, cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-    server = LabServer(f"http://127.0.0.1:{port}", token, root, log, process)
-    try:
-        deadline = time.monotonic() + SERVER_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"jupyter lab exited with status {process.returncode} before answering; "
-                    f"its log ({log}):\n{server.log_tail()}"
-                )
-            try:
-                server.api("/api/status")
-                break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"jupyter lab did not answer /api/status within {SERVER_TIMEOUT:.0f} s; "
-                    f"its log ({log}):\n{server.log_tail()}"
-                )
-            time.sleep(0.25)
-        specs = server.api("/api/kernelspecs")["kernelspecs"]
-        assert "python3" in specs, f"no python3 kernel spec, only {sorted(specs)}"
+    root.mkdir(exist_ok=True)
+    with start_lab(root, base) as server:
         yield server
-    finally:
-        _stop(process)
 
 
 @dataclass
@@ -377,24 +246,21 @@ class Lab:
 
 
 @pytest.fixture(scope="session")
-def lab(chromium_executable, lab_server, tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
+def lab(playwright, chromium_executable, lab_server, tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=chromium_executable,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
-        lab = Lab(lab_server, context)
-        try:
-            yield lab
-        finally:
-            lab.reap()
-            context.close()
+    context = playwright.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=chromium_executable,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1400, "height": 1000},
+    )
+    lab = Lab(lab_server, context)
+    try:
+        yield lab
+    finally:
+        lab.reap()
+        context.close()
 
 
 # ---------------------------------------------------------------------------------------
@@ -956,6 +822,60 @@ def test_maths_check_can_fail(lab, tmp_path):
         check.close()
 
 
+# A slider's callback records the thread it runs on. With widget messages on a kernel
+# subshell (JupyterLab 4.4+ with ipykernel 7), a callback runs on a thread of its own,
+# alongside whatever cell is running, and matplotlib, which is not thread-safe, breaks when
+# both draw (a ParseException from mathtext, now and then).
+THREADS_CELL = """import threading
+import ipywidgets as widgets
+threads = []
+slider = widgets.IntSlider(description="n")
+slider.observe(lambda change: threads.append(threading.current_thread().name), "value")
+slider"""
+
+# Runs `code` in the current notebook's kernel, outside any cell; resolves to its stdout.
+EXECUTE_JS = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  let out = '';
+  const future = kernel.requestExecute({code: code, silent: false, store_history: false});
+  future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
+  await future.done;
+  return out.trim();
+}"""
+
+
+def test_widget_callbacks_run_on_the_kernels_main_thread(lab):
+    """A slider's redraw never runs alongside a cell: one kernel thread runs both."""
+    import nbformat
+
+    folder = lab.server.root / "threads_check"
+    folder.mkdir(exist_ok=True)
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(THREADS_CELL)], metadata={"kernelspec": kernel}
+    )
+    nbformat.write(notebook, folder / "threads.ipynb")
+    check = NotebookCheck(lab, "threads_check/threads.ipynb")
+    try:
+        check.open()
+        check.run_all()
+        handle = check.panel.locator(".widget-slider .noUi-handle").first
+        handle.focus()
+        for _ in range(KEY_PRESSES):
+            handle.press("ArrowRight")
+        deadline = time.monotonic() + UI_TIMEOUT_MS / 1000
+        seen = "[]"
+        while seen == "[]" and time.monotonic() < deadline:
+            seen = check.page.evaluate(EXECUTE_JS, "print(sorted(set(threads)))")
+            time.sleep(0.2)
+        assert seen == "['MainThread']", f"slider callbacks ran on the threads {seen}"
+    except Exception:
+        check.failed = True
+        raise
+    finally:
+        check.close()
+
+
 # The other browser checks live in their own modules and are collected here, so that every
 # test that drives a browser runs on one worker, one after the other (two browsers and two
 # servers at once starve each other on a two-core machine).
@@ -965,6 +885,7 @@ from browser_review_page import (  # noqa: E402,F401
     test_grades_made_on_the_review_page_are_saved_and_shown_after_a_reload,
 )
 from browser_saved_widgets import (  # noqa: E402,F401
+    saved_widgets_lab,
     test_a_trusted_notebook_shows_its_widgets_before_it_is_run,
 )
 from test_manual_grading import small_source  # noqa: E402,F401 - the review page's fixture

@@ -197,7 +197,7 @@ def test_the_course_extra_holds_no_instructor_tool():
 
     course = {_name(r) for r in PYPROJECT["optional-dependencies"]["course"]}
     instructor = {_name(r) for r in PYPROJECT["optional-dependencies"]["instructor"]}
-    assert course == {"jupyterlab", "matplotlib", "ipywidgets", "tqdm"}
+    assert course == {"jupyterlab", "matplotlib", "ipywidgets", "tqdm", "ipykernel"}
     assert not course & {"nbval", "pytest", "pytest-xdist", "nbgrader", "hypothesis"}
     assert {"nbval", "pytest", "pytest-xdist", "nbformat", "nbclient", "pyyaml"} <= instructor
     assert len(INSTRUCTOR_TOOLS) == len(instructor - {"rwlib"})
