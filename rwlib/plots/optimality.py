@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import to_rgba
 
 import rwlib as rw
 from rwlib import validate
@@ -209,9 +210,9 @@ def plot_objective_identity(ref, rewards, beta, policies):
         linestyle="none",
         marker="o",
         markersize=4,
-        alpha=0.6,
         color=OKABE_ITO["sky"],
-        markeredgecolor=OKABE_ITO["blue"],
+        markerfacecolor=to_rgba(OKABE_ITO["sky"], 0.6),
+        markeredgecolor=OKABE_ITO["blue"],  # opaque: the marker's outline reaches 3:1
         label=f"{len(policies)} policies",
     )
     line_kl = np.array([0.0, kl.max()])

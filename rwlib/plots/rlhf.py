@@ -41,7 +41,7 @@ def plot_reward_model_error(n_pairs, errors):
     -------
     matplotlib.figure.Figure
         One axes. Its first line is the mean over seeds (circles); the second,
-        dashed, is :math:`c / \sqrt{n}` through the first mean; then one faint
+        dashed, is :math:`c / \sqrt{n}` through the first mean; then one thin
         line per seed.
 
     Examples
@@ -70,7 +70,7 @@ def plot_reward_model_error(n_pairs, errors):
         label="∝ 1/√n",
     )
     for row in errors:
-        ax.plot(n_pairs, row, color=OKABE_ITO["sky"], alpha=0.5, linewidth=0.8)
+        ax.plot(n_pairs, row, color=OKABE_ITO["sky"], linewidth=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of preference pairs n")

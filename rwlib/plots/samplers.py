@@ -225,7 +225,6 @@ def plot_acceptance_rate(examples, betas, observed=None):
             textcoords="offset points",
             xytext=(2, 3),
             fontsize=8,
-            color=colour,
         )
     for i, (label, _, _) in enumerate(items):
         if label not in observed:

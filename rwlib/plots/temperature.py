@@ -198,7 +198,6 @@ def plot_reward_kl_tradeoff(ref, rewards, betas, label_betas=(), others=None):
             marker="x",
             markersize=4,
             color="grey",
-            alpha=0.6,
             label="other policies",
         )
     label_betas = np.asarray(label_betas, dtype=float).ravel()
