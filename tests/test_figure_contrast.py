@@ -70,12 +70,6 @@ def run_with_hook(path: Path) -> tuple[dict, int]:
     return json.loads(text.strip().splitlines()[-1]), expected
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_every_figure_a_notebook_shows_has_enough_contrast(path, monkeypatch):
     monkeypatch.delenv("RWLIB_GRADING", raising=False)
