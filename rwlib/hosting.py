@@ -125,13 +125,14 @@ class Hosting:
         return f"https://mybinder.org/v2/git/{quoted}/{self.ref}?{path}"
 
     def colab_url(self, notebook: str) -> str | None:
-        """Colab's link to a student notebook; None unless the repository is on GitHub."""
+        """Colab's link to a student notebook (``02_normalization_factor``, with or without
+        ``.ipynb``); None unless the repository is on GitHub."""
         if not self.github:
             return None
         owner, name = self.github
         return (
             f"https://colab.research.google.com/github/{owner}/{name}/blob/{self.ref}"
-            f"/notebooks/{notebook}.ipynb"
+            f"/notebooks/{notebook.removesuffix('.ipynb')}.ipynb"
         )
 
     def hub_url(self) -> str | None:

@@ -40,6 +40,12 @@ def test_github_links_point_at_the_fork_and_its_ref():
     assert 'git+https://github.com/ann/rw-course@fall-2026"' in GITHUB.setup_cell()
 
 
+def test_a_colab_link_takes_the_notebook_with_or_without_its_suffix():
+    link = GITHUB.colab_url("02_normalization_factor")
+    assert link.endswith("/blob/fall-2026/notebooks/02_normalization_factor.ipynb")
+    assert GITHUB.colab_url("02_normalization_factor.ipynb") == link
+
+
 def test_a_repository_elsewhere_gets_binder_and_a_hub_but_no_colab_link():
     hosting = Hosting("https://gitlab.example.edu/course/rw.git")
     table = hosting.launch_table(["00_index"])
