@@ -78,6 +78,7 @@ lock: $(BIN)/python
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_reward_weighted.py
 	$(BIN)/python benchmarks/bench_exact_z.py
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 # rwlib grade (sandboxed, 2 workers) against nbgrader autograde on 100 generated submissions.
 bench-grade: $(VENV)/.bench
