@@ -57,9 +57,10 @@ lint: $(VENV)/.test
 # notebook (student copies and solutions), the grading-mode, release, nbgrader and Binder
 # checks, and the browser tests (every notebook run in JupyterLab in Chromium, the saved
 # widgets, the review page: all collected in tests/test_browser.py, so they share one worker).
-# Two workers, one test file per worker; a skipped test's reason is printed at the end (-rs).
+# Two workers, one test file per worker. The summary at the end names each failure, error
+# and skipped test with its reason (-rfEs).
 test: lint
-	$(PYTEST) -n 2 --dist loadfile -rs --doctest-modules \
+	$(PYTEST) -n 2 --dist loadfile -rfEs --doctest-modules \
 	  --nbval --nbval-cell-timeout=60 --nbval-sanitize-with tests/sanitize.cfg \
 	  rwlib tests notebooks solutions; \
 	status=$$?; \

@@ -59,9 +59,11 @@ def _shown(page, server, name: str, index: int) -> dict:
         index,
     )
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    # a drawn widget, or the text that stands in for one
-    cell.locator(f"{CONTROLS}, {TEXT}").first.wait_for()
-    cell.locator(f"{FIGURE}, {TEXT}").first.wait_for()
+    # A drawn widget, or the text that stands in for one: in the page, not necessarily painted
+    # (JupyterLab skips painting cells scrolled out of view, and figures loading above the cell
+    # can push it out again after the scroll).
+    cell.locator(f"{CONTROLS}, {TEXT}").first.wait_for(state="attached")
+    cell.locator(f"{FIGURE}, {TEXT}").first.wait_for(state="attached")
     return {
         "controls": cell.locator(CONTROLS).count(),
         "figures": cell.locator(FIGURE).count(),
