@@ -791,19 +791,25 @@ BAD_MATHS = {
 }
 
 
+def _scratch_notebook(lab: Lab, path: str, cells: list) -> NotebookCheck:
+    """Write a python3 notebook of ``cells`` at ``path`` in the server's root; its check."""
+    import nbformat
+
+    target = lab.server.root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel}), target)
+    return NotebookCheck(lab, path)
+
+
 def test_maths_check_can_fail(lab, tmp_path):
     """A notebook with bad maths fails the maths check, one error per bad formula."""
     import nbformat
 
-    folder = lab.server.root / "maths_check"
-    folder.mkdir(exist_ok=True)
     cells = [nbformat.v4.new_markdown_cell("Good maths: $\\pi^*(y) = e^{r/\\beta} / Z$.")]
     cells += [nbformat.v4.new_markdown_cell(f"{name}: {tex}") for name, tex in BAD_MATHS.items()]
     cells.append(nbformat.v4.new_code_cell("1 + 1"))
-    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    notebook = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel})
-    nbformat.write(notebook, folder / "bad_maths.ipynb")
-    check = NotebookCheck(lab, "maths_check/bad_maths.ipynb")
+    check = _scratch_notebook(lab, "maths_check/bad_maths.ipynb", cells)
     try:
         check.open()
         with pytest.raises(AssertionError, match="MathJax reports TeX errors") as failure:
@@ -848,14 +854,8 @@ def test_widget_callbacks_run_on_the_kernels_main_thread(lab):
     """A slider's redraw never runs alongside a cell: one kernel thread runs both."""
     import nbformat
 
-    folder = lab.server.root / "threads_check"
-    folder.mkdir(exist_ok=True)
-    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    notebook = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(THREADS_CELL)], metadata={"kernelspec": kernel}
-    )
-    nbformat.write(notebook, folder / "threads.ipynb")
-    check = NotebookCheck(lab, "threads_check/threads.ipynb")
+    cells = [nbformat.v4.new_code_cell(THREADS_CELL)]
+    check = _scratch_notebook(lab, "threads_check/threads.ipynb", cells)
     try:
         check.open()
         check.run_all()

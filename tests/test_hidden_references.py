@@ -798,7 +798,7 @@ def test_hidden_test_calls_the_definition_once_and_asserts_nothing_itself(grade_
     call = (
         "rw.grade_function("
         if isinstance(definition(grade_id), FunctionExercise)
-        else ("rw.print_for_grading(")
+        else "rw.print_for_grading("
     )
     assert hidden.count(call) == 1 and f'"{grade_id}"' in hidden, f"{name}, {grade_id}"
     assert not re.search(r"\bassert\b", hidden), f"{name}, {grade_id}: assert in hidden tests"
